@@ -1,0 +1,258 @@
+"""The `cqp-graph` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from .config import Settings
+from .tables import DataError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="CQP referentials as a validated RDF knowledge graph.")
+console = Console()
+err = Console(stderr=True)
+
+GraphOption = typer.Option(None, "--graph", help="Read this RDF dump instead of building from data/.")
+BaseOption = typer.Option(None, "--base", help="Base IRI (default: $CQP_GRAPH_BASE or https://w3id.org/cqp-graph/).")
+DataOption = typer.Option(None, "--data", help="Folder of referentials (default: data/).")
+
+
+def _settings(base: Optional[str] = None, data: Optional[Path] = None, dist: Optional[Path] = None) -> Settings:
+    if base and not base.endswith(("/", "#")):
+        base += "/"
+    return Settings.from_env(base=base, data_dir=data, dist_dir=dist)
+
+
+def _fail(message: str, code: int = 2):
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _graph(settings: Settings, graph_file: Optional[Path]):
+    from rdflib import Graph
+
+    from .graph import build_graph
+
+    if graph_file:
+        try:
+            return Graph().parse(graph_file)
+        except Exception as exc:
+            _fail(f"{graph_file}: {exc}")
+    try:
+        return build_graph(settings)
+    except DataError as exc:
+        _fail(str(exc))
+
+
+def _short(iri: str, settings: Settings) -> str:
+    return iri[len(settings.base):] if iri.startswith(settings.base) else iri
+
+
+def print_findings(report, settings: Settings, limit: int | None = None):
+    colours = {"Violation": "red", "Warning": "yellow", "Info": "cyan"}
+    table = RichTable(title="Constats SHACL", show_lines=False)
+    for column in ("sévérité", "nœud", "chemin", "message"):
+        table.add_column(column, overflow="fold")
+    for f in report.findings[:limit]:
+        table.add_row(f"[{colours.get(f.severity, 'white')}]{f.severity}[/]", _short(f.focus, settings),
+                      f.path or "", f.message)
+    console.print(table)
+    if limit is not None and len(report.findings) > limit:
+        console.print(f"… et {len(report.findings) - limit} autres constats (cqp-graph validate pour tout voir)")
+
+
+@app.command()
+def build(
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write the dumps (default: dist/)."),
+    force: bool = typer.Option(False, help="Write the dumps even if the graph has violations."),
+):
+    """Build the graph from data/, validate it, write dist/ and print a summary."""
+    from .build import write_dist
+    from .graph import build_graph, load_shapes
+    from .queries import QueryCatalogue, run_named
+    from .store import store_from_graph
+    from .validate import validate_graph
+
+    settings = _settings(base, data, output)
+    started = time.perf_counter()
+    with console.status("Lecture des données…") as status:
+        try:
+            graph = build_graph(settings, progress=lambda msg: status.update(f"Construction : {msg}"))
+        except DataError as exc:
+            _fail(str(exc))
+        status.update(f"Validation SHACL de {len(graph)} triplets…")
+        report = validate_graph(graph, load_shapes(settings))
+        if report.violations and not force:
+            print_findings(report, settings)
+            _fail(f"{len(report.violations)} violation(s): dist/ is left as it was", 1)
+        status.update("Écriture des dumps…")
+        findings = json.dumps([f.as_dict() for f in report.findings], ensure_ascii=False, indent=1)
+        written = write_dist(graph, settings.dist_dir, settings.base,
+                             extra={"validation.json": findings.encode("utf-8")})
+    elapsed = time.perf_counter() - started
+    store = store_from_graph(graph)
+    summary = run_named(store, QueryCatalogue(settings.queries_dir).get("certification-summary"), {}, settings.base)
+    table = RichTable(title="Synthèse du graphe", show_header=False)
+    for row in summary.rows:
+        for key, value in row.items():
+            table.add_row(key, str(value))
+    table.add_row("triplets", str(len(graph)))
+    table.add_row("violations", str(report.count("Violation")))
+    table.add_row("avertissements", str(report.count("Warning")))
+    table.add_row("informations", str(report.count("Info")))
+    console.print(table)
+    for path in written:
+        console.print(f"  écrit {path} ({path.stat().st_size:,} octets)")
+    console.print(f"build + validate: {elapsed:.2f} s")
+
+
+@app.command()
+def validate(
+    graph_file: Optional[Path] = GraphOption,
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+    structure_only: bool = typer.Option(False, "--structure-only", help="Skip the quality shapes."),
+):
+    """Validate the graph with shapes/; exit 1 on any sh:Violation."""
+    from .graph import load_shapes
+    from .validate import validate_graph
+
+    settings = _settings(base, data)
+    graph = _graph(settings, graph_file)
+    with console.status("Validation SHACL…"):
+        report = validate_graph(graph, load_shapes(settings, quality=not structure_only))
+    if fmt == "json":
+        print(json.dumps([f.as_dict() for f in report.findings], ensure_ascii=False, indent=1))
+    else:
+        print_findings(report, settings)
+        console.print(f"{report.count('Violation')} violation(s), {report.count('Warning')} avertissement(s), "
+                      f"{report.count('Info')} information(s)")
+    raise typer.Exit(0 if report.conforms else 1)
+
+
+def _parse_params(params: list[str]) -> dict[str, str]:
+    values = {}
+    for item in params:
+        if "=" not in item:
+            _fail(f"--param expects name=value, got {item!r}")
+        key, value = item.split("=", 1)
+        values[key.strip()] = value
+    return values
+
+
+@app.command()
+def query(
+    name: str = typer.Argument(..., help="Name of a query in queries/ (see `cqp-graph queries`)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Parameter as name=value; repeatable."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
+    graph_file: Optional[Path] = GraphOption,
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Run a named query; parameters are bound to the query's variables, never pasted into it."""
+    from .queries import QueryCatalogue, QueryError, run_named
+    from .results import FORMATS, to_csv, to_json, to_rich
+    from .store import store_from_graph
+
+    if fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
+    settings = _settings(base, data)
+    try:
+        named = QueryCatalogue(settings.queries_dir).get(name)
+        values = _parse_params(param)
+        named.bindings(values)  # check the parameters before building anything
+        table = run_named(store_from_graph(_graph(settings, graph_file)), named, values, settings.base)
+    except QueryError as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        sys.stdout.write(to_json(table) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(to_csv(table))
+    else:
+        console.print(to_rich(table, title=named.title))
+
+
+@app.command("queries")
+def list_queries():
+    """List the named queries with their parameters."""
+    from .queries import QueryCatalogue
+
+    settings = _settings()
+    table = RichTable(title="Requêtes nommées")
+    for column in ("nom", "titre", "paramètres"):
+        table.add_column(column, overflow="fold")
+    for q in QueryCatalogue(settings.queries_dir):
+        table.add_row(q.name, q.title, ", ".join(f"{p.name} ({p.type}, ex. {p.example})" for p in q.params))
+    console.print(table)
+
+
+@app.command()
+def analyze(
+    output: Path = typer.Option(Path("dist/analyses"), "--output", "-o", help="Folder for analyses.json and pictures."),
+    graph_file: Optional[Path] = GraphOption,
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Network analyses (networkx): transversality, mission similarity, coverage gaps, clusters."""
+    from . import pictures
+    from .analysis import ReferentialFacts, bipartite_graph, run_all
+    from .atomic import write_bytes
+    from .queries import QueryCatalogue
+    from .store import store_from_graph
+
+    settings = _settings(base, data)
+    with console.status("Analyses…"):
+        facts = ReferentialFacts.load(store_from_graph(_graph(settings, graph_file)),
+                                      QueryCatalogue(settings.queries_dir), settings.base)
+        results = run_all(facts)
+        graph = bipartite_graph(facts)
+        domains = [d["code"] for d in facts.domains]
+        write_bytes(output / "analyses.json",
+                    (json.dumps(results, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+        write_bytes(output / "network.svg", pictures.network_svg(graph, domains))
+    s = results["summary"]
+    console.print(f"[bold]{s['missions']} missions, {s['coded_competences']} compétences codées, "
+                  f"{s['requirements']} exigences, densité {s['density']}[/]")
+    top = RichTable(title="Compétences les plus transversales")
+    for column in ("code", "domaine", "nature", "missions", "centralité (degré)", "intermédiarité"):
+        top.add_column(column)
+    for row in results["transversality"][:10]:
+        top.add_row(row["code"], str(row["domain"]), row["kind"], " ".join(row["missions"]),
+                    str(row["degree_centrality"]), str(row["betweenness_centrality"]))
+    console.print(top)
+    sim = RichTable(title="Similarité des missions (Jaccard)")
+    for column in ("mission", "mission", "Jaccard", "compétences partagées"):
+        sim.add_column(column, overflow="fold")
+    for row in results["similarity"]:
+        sim.add_row(row["mission_a"], row["mission_b"], str(row["jaccard"]), str(len(row["shared"])))
+    console.print(sim)
+    gaps = results["gaps"]
+    console.print("[bold]Lacunes de couverture[/]")
+    console.print(f"  compétences exigées par aucune mission : {', '.join(gaps['competences_needed_by_no_mission']) or '—'}")
+    console.print("  domaines absents d'une mission : " + (", ".join(
+        f"{g['mission']}/{g['domain']}" for g in gaps["domains_absent_from_mission"]) or "—"))
+    console.print(f"  blocs sans règle d'évaluation : {', '.join(gaps['blocks_without_evaluation_rule']) or '—'}")
+    console.print(f"  unités sans bloc : {', '.join(gaps['units_without_block']) or '—'}")
+    console.print(f"[bold]Groupes[/] ({results['clusters']['method']}, modularité {results['clusters']['modularity']})")
+    for community in results["clusters"]["communities"]:
+        console.print(f"  groupe {community['id']} ({' '.join(community['missions'])}) : {' '.join(community['competences'])}")
+    console.print(f"écrit {output / 'analyses.json'} et {output / 'network.svg'}")
+
+
+def main():  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,172 @@
+"""Named (stored) SPARQL queries: the files of queries/, each with a title, a description and parameters.
+
+A query file starts with a YAML header in comment lines between `# ---` markers:
+
+    # ---
+    # title: Compétences exigées par une mission
+    # description: ...
+    # params:
+    #   mission: {type: string, example: M3, description: "code de la mission"}
+    # ---
+    SELECT ... WHERE { ?m cqp:code ?mission ... }
+
+A parameter is a variable of the query. Its value is bound to that variable by the engine
+(SPARQL substitution), never pasted into the query text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+import yaml
+
+from .namespaces import prefixes
+from .store import to_python
+
+PARAM_TYPES = ("string", "integer", "decimal", "iri")
+
+
+class QueryError(ValueError):
+    """An unknown query or parameter, or a parameter value of the wrong form."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str = "string"
+    description: str = ""
+    example: str | None = None
+    default: object = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def term(self, raw) -> ox.Literal | ox.NamedNode:
+        text = str(raw)
+        if self.type == "integer":
+            if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+                raise QueryError(f"parameter '{self.name}': {text!r} is not a whole number")
+            return ox.Literal(str(int(text)), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+        if self.type == "decimal":
+            if not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", text.strip()):
+                raise QueryError(f"parameter '{self.name}': {text!r} is not a number")
+            return ox.Literal(text.strip(), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal"))
+        if self.type == "iri":
+            try:
+                return ox.NamedNode(text)
+            except ValueError as exc:
+                raise QueryError(f"parameter '{self.name}': {text!r} is not an IRI ({exc})") from None
+        return ox.Literal(text)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "type": self.type, "description": self.description,
+                "example": self.example, "default": self.default, "required": self.required}
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    title: str
+    description: str
+    sparql: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    path: Path | None = None
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise QueryError(f"query '{self.name}' has no parameter '{name}' (its parameters: {known})")
+
+    def bindings(self, values: dict[str, object]) -> dict[ox.Variable, object]:
+        for name in values:
+            self.param(name)
+        out = {}
+        for p in self.params:
+            raw = values.get(p.name, p.default)
+            if raw is None or raw == "":
+                raise QueryError(f"query '{self.name}' needs parameter '{p.name}' ({p.description})")
+            out[ox.Variable(p.name)] = p.term(raw)
+        return out
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "title": self.title, "description": self.description,
+                "parameters": [p.as_dict() for p in self.params]}
+
+
+_HEADER = re.compile(r"\A#\s*---\s*\n(?P<body>(?:#.*\n)*?)#\s*---\s*\n", re.MULTILINE)
+
+
+def parse_query_file(path: Path) -> NamedQuery:
+    text = Path(path).read_text(encoding="utf-8")
+    match = _HEADER.match(text)
+    if not match:
+        raise QueryError(f"{path}:1: a query file starts with a '# ---' YAML header")
+    header_lines = [re.sub(r"^# ?", "", line) for line in match.group("body").splitlines()]
+    try:
+        meta = yaml.safe_load("\n".join(header_lines)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        raise QueryError(f"{path}:{line}: YAML header: {exc}") from None
+    for key in ("title", "description"):
+        if not meta.get(key):
+            raise QueryError(f"{path}:1: the header needs a '{key}'")
+    params = []
+    for name, spec in (meta.get("params") or {}).items():
+        spec = spec or {}
+        ptype = spec.get("type", "string")
+        if ptype not in PARAM_TYPES:
+            raise QueryError(f"{path}: parameter '{name}': type {ptype!r} is not one of {PARAM_TYPES}")
+        if not re.search(rf"\?{re.escape(name)}\b", text[match.end():]):
+            raise QueryError(f"{path}: parameter '{name}' is not a variable of the query")
+        params.append(Param(name, ptype, str(spec.get("description", "")),
+                            None if spec.get("example") is None else str(spec["example"]), spec.get("default")))
+    return NamedQuery(Path(path).stem, str(meta["title"]).strip(), str(meta["description"]).strip(),
+                      text[match.end():], tuple(params), Path(path))
+
+
+class QueryCatalogue:
+    """The named queries of a folder, by name."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.queries = {q.name: q for q in (parse_query_file(p) for p in sorted(self.folder.glob("*.rq")))}
+
+    def __iter__(self):
+        return iter(self.queries.values())
+
+    def __len__(self):
+        return len(self.queries)
+
+    def get(self, name: str) -> NamedQuery:
+        try:
+            return self.queries[name]
+        except KeyError:
+            raise QueryError(f"no named query '{name}' (known: {', '.join(sorted(self.queries))})") from None
+
+
+@dataclass
+class Table:
+    """A SELECT result: column names and rows of plain Python values."""
+
+    columns: list[str]
+    rows: list[dict]
+
+
+def run_select(store: ox.Store, sparql: str, base: str, substitutions=None) -> Table:
+    result = store.query(sparql, prefixes=prefixes(base), substitutions=substitutions or None)
+    if not isinstance(result, ox.QuerySolutions):
+        raise QueryError("a named query must be a SELECT query")
+    columns = [v.value for v in result.variables]
+    rows = [{c: to_python(solution[c]) for c in columns} for solution in result]
+    return Table(columns, rows)
+
+
+def run_named(store: ox.Store, query: NamedQuery, values: dict[str, object], base: str) -> Table:
+    return run_select(store, query.sparql, base, query.bindings(values))

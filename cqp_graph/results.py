@@ -1,0 +1,36 @@
+"""Render a query result as a terminal table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich.table import Table as RichTable
+
+from .queries import Table
+
+FORMATS = ("table", "csv", "json")
+
+
+def to_json(table: Table) -> str:
+    """A JSON array with one object per row (unbound values are null)."""
+    return json.dumps(table.rows, ensure_ascii=False, indent=2)
+
+
+def to_csv(table: Table) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=table.columns, lineterminator="\n")
+    writer.writeheader()
+    for row in table.rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def to_rich(table: Table, title: str | None = None) -> RichTable:
+    out = RichTable(title=title, show_lines=False)
+    for column in table.columns:
+        out.add_column(column, overflow="fold")
+    for row in table.rows:
+        out.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in table.columns])
+    return out

@@ -1,0 +1,335 @@
+"""The data files of a referential: which tables exist, their columns, and how they are read.
+
+A referential is a folder of CSV files (UTF-8, comma-separated, one header row, one
+row per fact). This module checks what a spreadsheet can get wrong -- a missing
+file or column, an empty required cell, a value of the wrong type, a duplicated
+key -- and names the file, the line and the column. Everything about meaning
+(does this mission exist? is 120 % a threshold?) is checked by the SHACL shapes.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+
+class DataError(ValueError):
+    """A malformed data file: names the file, the line and what is wrong."""
+
+    def __init__(self, path: Path, line: int | None, message: str):
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else f"{self.path}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    doc: str
+    required: bool = True
+    type: str = "str"  # str | int | decimal | bool | list
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    file: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ("code",)
+    required: bool = True
+
+
+@dataclass
+class Row:
+    """One row of a table: its values (typed) and the line it came from."""
+
+    table: Table
+    path: Path
+    line: int
+    values: dict = field(default_factory=dict)
+
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def get(self, name: str, default=None):
+        value = self.values.get(name)
+        return default if value in (None, "", []) else value
+
+    def error(self, message: str) -> DataError:
+        return DataError(self.path, self.line, message)
+
+
+def _source_columns() -> tuple[Column, ...]:
+    return (
+        Column("source_section", "section of the source document the fact comes from (provenance)"),
+        Column("source_lines", "lines of the source's extracted text, e.g. 403 or 825, 868-869", required=False,
+               pattern=r"^[0-9]+(-[0-9]+)?(, ?[0-9]+(-[0-9]+)?)*$"),
+    )
+
+
+SRC = _source_columns()
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+TABLES: tuple[Table, ...] = (
+    Table("certification.csv", "facts about the certification, one property a row", key=("property",), columns=(
+        Column("property", "title, type, sector, rncp_number, nsf_code, certifier, language or source_document",
+               pattern=r"^(title|type|sector|rncp_number|nsf_code|certifier|language|source_document)$"),
+        Column("value", "the value as the source gives it"),
+        Column("lang", "language tag of the value (fr) or empty for a code", required=False),
+        *SRC,
+    )),
+    Table("job-profile.csv", "facts about the job, one property a row", key=("property",), columns=(
+        Column("property", "title, purpose or hierarchical_position",
+               pattern=r"^(title|purpose|hierarchical_position)$"),
+        Column("value", "the value as the source gives it"),
+        Column("lang", "language tag of the value", required=False),
+        *SRC,
+    )),
+    Table("functional-relations.csv", "the parties the post works with", columns=(
+        Column("code", "stable code of the relation (minted)", pattern=CODE),
+        Column("party", "the party as written"),
+        Column("role", "pilot, supplier, client or resource -- only where certain", required=False,
+               pattern=r"^(pilot|supplier|client|resource)$"),
+        Column("role_status", "certain or unreadable", pattern=r"^(certain|unreadable)$"),
+        *SRC,
+        Column("note", "why the role is or is not asserted", required=False),
+    )),
+    Table("missions.csv", "the missions of the job", columns=(
+        Column("code", "mission code (M1...)", pattern=CODE),
+        Column("label", "French label as written"),
+        Column("order", "rank of the mission", type="int"),
+        *SRC,
+    )),
+    Table("activities.csv", "the activities, each in one mission", columns=(
+        Column("code", "activity code (M1A1...)", pattern=CODE),
+        Column("mission", "code of its mission", pattern=CODE),
+        Column("label", "French label as written"),
+        *SRC,
+    )),
+    Table("domains.csv", "the competence domains", columns=(
+        Column("code", "domain code (R, PO, OT...)", pattern=CODE),
+        Column("label", "French label as written"),
+        Column("order", "rank of the domain", type="int"),
+        *SRC,
+    )),
+    Table("competences.csv", "the coded competences with their reference wording", columns=(
+        Column("code", "competence code as the source gives it (RC1, POSF3...)", pattern=CODE),
+        Column("kind", "C (knowledge) or SF (know-how)"),
+        Column("domain", "code of its domain", pattern=CODE),
+        Column("label", "reference wording (French)"),
+        *SRC,
+    )),
+    Table("aptitudes.csv", "the aptitudes the job requires; the source gives them no code, so codes are minted",
+          columns=(
+        Column("code", "minted code (A1...)", pattern=CODE),
+        Column("label", "French label as written"),
+        Column("order", "rank in the source's list", type="int"),
+        Column("minted", "true where the code was minted by cqp-graph, not given by the source", required=False, type="bool"),
+        *SRC,
+        Column("note", "remark", required=False),
+    )),
+    Table("requirements.csv", "which mission needs which competence, with the code and wording as written on the mission's page",
+          key=("mission", "competence"), columns=(
+        Column("mission", "mission code", pattern=CODE),
+        Column("competence", "competence code it resolves to", pattern=CODE),
+        Column("code_as_written", "the code exactly as written on the page"),
+        Column("label_as_written", "the wording exactly as written on the page"),
+        *SRC,
+    )),
+    Table("variants.csv", "other wordings of activities, domains or the certification, where they appear",
+          key=("item_type", "item_code", "label_as_written", "source_lines"), required=False, columns=(
+        Column("item_type", "activity, domain, mission, competence or certification",
+               pattern=r"^(activity|domain|mission|competence|certification)$"),
+        Column("item_code", "code of the item (empty for the certification)", required=False),
+        Column("code_as_written", "the code as written, if any", required=False),
+        Column("label_as_written", "the wording as written"),
+        *SRC,
+    )),
+    Table("blocks.csv", "the competence blocks", columns=(
+        Column("code", "block code (minted where the source gives none)", pattern=CODE),
+        Column("label", "French title as written"),
+        Column("domain", "code of the domain the block certifies", pattern=CODE),
+        Column("order", "rank of the block", type="int"),
+        Column("minted", "true where the code was minted by cqp-graph, not given by the source", required=False, type="bool"),
+        *SRC,
+        Column("note", "remark", required=False),
+    )),
+    Table("units.csv", "the certification units (UC)", columns=(
+        Column("code", "unit code (minted where the source gives none)", pattern=CODE),
+        Column("label", "French title as written"),
+        Column("block", "code of its block; empty where the source does not say", required=False, pattern=CODE),
+        Column("order", "rank of the unit", type="int"),
+        Column("minted", "true where the code was minted by cqp-graph, not given by the source", required=False, type="bool"),
+        Column("unreadable_in", "code of the source gap that hides the block", required=False, pattern=CODE),
+        *SRC,
+        Column("note", "remark", required=False),
+    )),
+    Table("routes.csv", "the assessment routes", columns=(
+        Column("code", "route code (formation, blocs, vae)", pattern=CODE),
+        Column("label", "French label as written"),
+        Column("order", "rank of the route", type="int"),
+        Column("description", "what the source says of it", required=False),
+        Column("attestation_validity", "validity of a block attestation, as written", required=False),
+        Column("validity_unlimited", "true when that validity has no time limit", required=False, type="bool"),
+        *SRC,
+    )),
+    Table("evaluators.csv", "the evaluator types", columns=(
+        Column("code", "evaluator code (trainer, tutor, professional)", pattern=CODE),
+        Column("label", "French label"),
+        Column("heading", "the source's heading for this evaluation", required=False),
+        Column("description", "what the source says of it", required=False),
+        Column("order", "rank", type="int"),
+        *SRC,
+    )),
+    Table("rules.csv", "the threshold rules of every route", columns=(
+        Column("code", "rule code", pattern=CODE),
+        Column("route", "route code", pattern=CODE),
+        Column("scope", "block, block-evaluator, know-how, unit or cqp-evaluator",
+               pattern=r"^(block|block-evaluator|know-how|unit|cqp-evaluator)$"),
+        Column("evaluator", "evaluator code, where the rule is for one evaluator type", required=False, pattern=CODE),
+        Column("min_percent", "minimum result in %", type="decimal"),
+        Column("basis", "stated (the source says so) or declared-choice (the source leaves it open)",
+               pattern=r"^(stated|declared-choice)$"),
+        Column("label", "the rule in French"),
+        *SRC,
+    )),
+    Table("settings.csv", "values the source leaves open, fixed here with their justification", required=False, columns=(
+        Column("code", "setting code", pattern=CODE),
+        Column("value", "the chosen value"),
+        Column("allowed_values", "values allowed, separated by |", type="list"),
+        Column("basis", "declared-choice", pattern=r"^(stated|declared-choice)$"),
+        Column("label", "what the setting means, in French"),
+        *SRC,
+    )),
+    Table("vae-steps.csv", "the steps of the VAE route", required=False, columns=(
+        Column("code", "step code", pattern=CODE),
+        Column("route", "code of the route the step belongs to", pattern=CODE),
+        Column("order", "rank", type="int"),
+        Column("label", "French label as written"),
+        Column("evaluator", "evaluator code, if the step is an evaluation", required=False, pattern=CODE),
+        Column("evaluator_count", "how many evaluators", required=False, type="int"),
+        Column("booklets", "booklet codes, separated by |", required=False, type="list"),
+        *SRC,
+    )),
+    Table("booklets.csv", "the booklets of the VAE file", required=False, columns=(
+        Column("code", "booklet code", pattern=CODE),
+        Column("label", "French label"),
+        Column("presence", "always or sometimes", pattern=r"^(always|sometimes)$"),
+        *SRC,
+        Column("note", "remark", required=False),
+    )),
+    Table("source-gaps.csv", "parts of the source whose layout was lost, and what is therefore not asserted",
+          required=False, columns=(
+        Column("code", "gap code", pattern=CODE),
+        Column("label", "what was lost, in French"),
+        *SRC,
+        Column("consequence", "what the data does not assert because of it"),
+    )),
+)
+
+TABLES_BY_FILE = {t.file: t for t in TABLES}
+
+
+def _convert(column: Column, raw: str, path: Path, line: int):
+    if column.pattern and not re.match(column.pattern, raw):
+        raise DataError(path, line, f"column '{column.name}': {raw!r} does not match {column.pattern}")
+    if column.type == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise DataError(path, line, f"column '{column.name}': {raw!r} is not a whole number") from None
+    if column.type == "decimal":
+        try:
+            value = Decimal(raw.replace(",", "."))
+        except InvalidOperation:
+            raise DataError(path, line, f"column '{column.name}': {raw!r} is not a number") from None
+        if not value.is_finite():
+            raise DataError(path, line, f"column '{column.name}': {raw!r} is not a finite number")
+        return value
+    if column.type == "bool":
+        lowered = raw.lower()
+        if lowered in ("true", "yes", "oui", "1"):
+            return True
+        if lowered in ("false", "no", "non", "0"):
+            return False
+        raise DataError(path, line, f"column '{column.name}': {raw!r} is not true or false")
+    if column.type == "list":
+        return [part.strip() for part in raw.split("|") if part.strip()]
+    return raw
+
+
+def read_table(folder: Path, table: Table) -> list[Row]:
+    """Read one table of a referential folder, checking its form."""
+    path = Path(folder) / table.file
+    if not path.exists():
+        if table.required:
+            raise DataError(path, None, f"missing file (expected: {table.doc})")
+        return []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError(path, 1, "empty file: a header row is expected") from None
+    except csv.Error as exc:
+        raise DataError(path, 1, f"CSV syntax: {exc}") from None
+    header = [h.strip() for h in header]
+    known = {c.name for c in table.columns}
+    missing = [c.name for c in table.columns if c.required and c.name not in header]
+    if missing:
+        raise DataError(path, 1, f"missing column(s): {', '.join(missing)}")
+    unknown = [h for h in header if h not in known]
+    if unknown:
+        raise DataError(path, 1, f"unknown column(s): {', '.join(unknown)} (expected: {', '.join(sorted(known))})")
+    rows: list[Row] = []
+    seen: dict[tuple, int] = {}
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(path, reader.line_num, f"CSV syntax: {exc}") from None
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise DataError(path, line, f"{len(cells)} cells where the header has {len(header)}")
+        raw = dict(zip(header, cells))
+        values = {}
+        for column in table.columns:
+            cell = raw.get(column.name, "")
+            cell = cell.strip() if column.type != "str" else cell.strip(" \t\r\n")
+            if cell == "":
+                if column.required:
+                    raise DataError(path, line, f"column '{column.name}' is empty ({column.doc})")
+                values[column.name] = None
+                continue
+            values[column.name] = _convert(column, cell, path, line)
+        key = tuple(values.get(k) for k in table.key)
+        if key in seen:
+            raise DataError(path, line, f"duplicate {'/'.join(table.key)} {key!r} (first on line {seen[key]})")
+        seen[key] = line
+        rows.append(Row(table, path, line, values))
+    return rows
+
+
+def read_referential(folder: Path) -> dict[str, list[Row]]:
+    """Read every table of a referential folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, None, "not a folder")
+    extra = sorted(p.name for p in folder.glob("*.csv") if p.name not in TABLES_BY_FILE)
+    if extra:
+        raise DataError(folder / extra[0], None,
+                        f"unknown data file (known files: {', '.join(sorted(TABLES_BY_FILE))})")
+    return {t.file: read_table(folder, t) for t in TABLES}
