@@ -250,6 +250,18 @@ def analyze(
     console.print(f"écrit {output / 'analyses.json'} et {output / 'network.svg'}")
 
 
+@app.command()
+def docs(
+    output: Path = typer.Option(Path("docs"), "--output", "-o", help="Folder for the generated documentation."),
+):
+    """Regenerate the documentation derived from the code and the ontology (docs/)."""
+    from .atomic import write_text
+    from .docs import data_format_markdown
+
+    write_text(output / "data-format.md", data_format_markdown())
+    console.print(f"écrit {output / 'data-format.md'}")
+
+
 def main():  # pragma: no cover
     app()
 

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 
 matplotlib.rcParams["svg.hashsalt"] = "cqp-graph"
+matplotlib.rcParams["svg.fonttype"] = "none"  # keep text as text: searchable and accessible
 matplotlib.rcParams["font.family"] = "DejaVu Sans"
 
 DOMAIN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]

@@ -8,6 +8,7 @@ becomes an IRI that nothing describes: the SHACL shapes report it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -16,6 +17,12 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SKOS, XSD
 from . import variants
 from .namespaces import Minter, ontology_ns
 from .tables import Row, read_referential
+
+
+def canonical_decimal(value) -> str:
+    """The XSD canonical form of a decimal (70 -> "70.0", 62.50 -> "62.5"), so every format writes it alike."""
+    text = format(Decimal(value).normalize(), "f")
+    return text if "." in text else text + ".0"
 
 
 def _fr(text: str, lang: str | None = "fr") -> Literal:
@@ -313,7 +320,7 @@ class ReferentialGraph:
             self.add(node, cqp.scope, self.concept("RuleScope", row["scope"]))
             if row.get("evaluator"):
                 self.add(node, cqp.evaluator, self.iri("evaluator", row["evaluator"]))
-            self.add(node, cqp.minimumPercent, Literal(row["min_percent"], datatype=XSD.decimal))
+            self.add(node, cqp.minimumPercent, Literal(canonical_decimal(row["min_percent"]), datatype=XSD.decimal))
             self.add(node, cqp.basis, Literal(row["basis"]))
         for row in tables["settings.csv"]:
             node = self.iri("setting", row["code"])

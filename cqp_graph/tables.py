@@ -293,13 +293,13 @@ def read_table(folder: Path, table: Table) -> list[Row]:
     rows: list[Row] = []
     seen: dict[tuple, int] = {}
     while True:
+        line = reader.line_num + 1  # where this record starts (a quoted cell may span lines)
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            raise DataError(path, reader.line_num, f"CSV syntax: {exc}") from None
-        line = reader.line_num
+            raise DataError(path, line, f"CSV syntax: {exc} (in the record that starts on this line)") from None
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
