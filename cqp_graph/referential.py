@@ -318,6 +318,7 @@ class ReferentialGraph:
             self.labelled(node, cqp.ThresholdRule, row, row["code"])
             self.add(self.iri("route", row["route"]), cqp.hasRule, node)
             self.add(node, cqp.scope, self.concept("RuleScope", row["scope"]))
+            self.add(node, cqp.gates, self.concept("RuleGate", row["gates"]))
             if row.get("evaluator"):
                 self.add(node, cqp.evaluator, self.iri("evaluator", row["evaluator"]))
             self.add(node, cqp.minimumPercent, Literal(canonical_decimal(row["min_percent"]), datatype=XSD.decimal))

@@ -190,8 +190,10 @@ TABLES: tuple[Table, ...] = (
     Table("rules.csv", "the threshold rules of every route", columns=(
         Column("code", "rule code", pattern=CODE),
         Column("route", "route code", pattern=CODE),
-        Column("scope", "block, block-evaluator, know-how, unit or cqp-evaluator",
-               pattern=r"^(block|block-evaluator|know-how|unit|cqp-evaluator)$"),
+        Column("scope", "what is measured: block, block-evaluator, know-how or unit",
+               pattern=r"^(block|block-evaluator|know-how|unit)$"),
+        Column("gates", "what the rule decides: block (its acquisition), unit, or certification (the whole CQP only)",
+               pattern=r"^(block|unit|certification)$"),
         Column("evaluator", "evaluator code, where the rule is for one evaluator type", required=False, pattern=CODE),
         Column("min_percent", "minimum result in %", type="decimal"),
         Column("basis", "stated (the source says so) or declared-choice (the source leaves it open)",

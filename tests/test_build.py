@@ -58,7 +58,7 @@ def test_build_prints_a_summary(tmp_path):
 
 @pytest.mark.parametrize("file,mutate,expected", [
     ("missions.csv", lambda t: t.replace("M3,Intervenir", "M3,\"Intervenir"), "missions.csv:4: CSV syntax"),
-    ("rules.csv", lambda t: t.replace("vae-block,vae,block,,70,", "vae-block,vae,block,,soixante-dix,"),
+    ("rules.csv", lambda t: t.replace("vae-block,vae,block,block,,70,", "vae-block,vae,block,block,,soixante-dix,"),
      "rules.csv:12: column 'min_percent': 'soixante-dix' is not a number"),
     ("competences.csv", lambda t: t.replace("RC2,C,R,", "RC2,C,,"), "competences.csv:3: column 'domain' is empty"),
     ("activities.csv", lambda t: t + "M1A1,M1,Doublon,Le référentiel emploi,106\n",
