@@ -251,6 +251,89 @@ def analyze(
 
 
 @app.command()
+def report(
+    output: Path = typer.Option(Path("dist/rapport"), "--output", "-o", help="Folder for the report files."),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Coverage report of the referential: HTML (self-contained, French), Markdown, CSV, JSON and SVG."""
+    from .referential_report import referential_report
+    from .render import write_referential_report
+    from .store import store_from_graph
+
+    settings = _settings(base, data)
+    with console.status("Rapport de couverture du référentiel…") as status:
+        graph = _graph(settings, None)
+        status.update("Requêtes, analyses et validation…")
+        figures = referential_report(graph, store_from_graph(graph), settings)
+        status.update("Images et pages…")
+        written = write_referential_report(figures, output)
+    for path in written:
+        console.print(f"  écrit {path}")
+
+
+def _emit(text: str, output: Optional[Path]):
+    from .atomic import write_text
+
+    if output:
+        write_text(output, text)
+        console.print(f"écrit {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def coverage(
+    programme: Path = typer.Argument(..., help="Programme file (YAML or CSV); see the README."),
+    fmt: str = typer.Option("html", "--format", "-f", help="html, csv or json"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+    referential: Optional[str] = typer.Option(None, help="Referential folder name, if data/ holds several."),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Coverage of the referential by a training programme."""
+    from .coverage import coverage_of_file
+    from .inputs import InputError
+    from .render import programme_csv, programme_html, to_json
+
+    if fmt not in ("html", "csv", "json"):
+        _fail("--format must be html, csv or json")
+    settings = _settings(base, data)
+    try:
+        result = coverage_of_file(programme, settings, _graph(settings, None), referential)
+    except InputError as exc:
+        _fail(str(exc))
+    text = {"html": programme_html, "csv": programme_csv, "json": to_json}[fmt](result)
+    _emit(text, output)
+
+
+@app.command()
+def decide(
+    results: Path = typer.Argument(..., help="A candidate's results (YAML or JSON); see the README."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+    referential: Optional[str] = typer.Option(None, help="Referential folder name, if data/ holds several."),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Decision per block and for the whole CQP, each with the rule that decided it and the figures compared."""
+    from .decisions import decide_file, decision_text
+    from .inputs import InputError
+
+    if fmt not in ("text", "json"):
+        _fail("--format must be text or json")
+    settings = _settings(base, data)
+    try:
+        decision = decide_file(results, settings, _graph(settings, None), referential)
+    except InputError as exc:
+        _fail(str(exc))
+    except ValueError as exc:
+        _fail(f"{results}: {exc}")
+    text = decision_text(decision) if fmt == "text" else json.dumps(decision, ensure_ascii=False, indent=1) + "\n"
+    _emit(text, output)
+
+
+@app.command()
 def docs(
     output: Path = typer.Option(Path("docs"), "--output", "-o", help="Folder for the generated documentation."),
 ):

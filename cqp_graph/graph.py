@@ -28,7 +28,21 @@ def load_ontology(settings: Settings) -> Graph:
 
 
 def load_shapes(settings: Settings, quality: bool = True) -> Graph:
-    shapes = load_turtle_folder(settings.shapes_dir, recursive=quality)
+    """The shapes of the referential graph: shapes/*.ttl, and shapes/quality/*.ttl unless quality=False."""
+    shapes = load_turtle_folder(settings.shapes_dir)
+    if quality:
+        shapes += load_turtle_folder(settings.shapes_dir / "quality")
+    return rebase(shapes, settings.base, DEFAULT_BASE)
+
+
+def load_input_shapes(settings: Settings, name: str) -> Graph:
+    """The shapes of an input file kind (shapes/inputs/<name>.ttl): programme, results."""
+    shapes = Graph()
+    path = settings.shapes_dir / "inputs" / f"{name}.ttl"
+    try:
+        shapes.parse(path, format="turtle")
+    except Exception as exc:
+        raise DataError(path, None, f"Turtle syntax: {exc}") from None
     return rebase(shapes, settings.base, DEFAULT_BASE)
 
 

@@ -206,12 +206,14 @@ class ReferentialGraph:
             self.labelled(node, cqp.Competence, row, row["code"])
             self.add(node, cqp.kind, self.concept("CompetenceKind", row["kind"]))
             self.add(node, cqp.domain, self.iri("domain", row["domain"]))
+            self.add(node, DCTERMS.isPartOf, self.cert)
             self.competence_labels[row["code"]] = row["label"]
         for row in aptitudes:
             node = self.iri("competence", row["code"])
             self.labelled(node, cqp.Competence, row, row["code"])
             self.add(node, cqp.kind, self.concept("CompetenceKind", "A"))
             self.add(self.job, cqp.requiresAptitude, node)
+            self.add(node, DCTERMS.isPartOf, self.cert)
             self.competence_labels[row["code"]] = row["label"]
 
     def _mention(self, node: URIRef, item: URIRef, row: Row, reference_code: str | None,

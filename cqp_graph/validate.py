@@ -59,10 +59,13 @@ def _pick(literals, lang: str) -> str:
 def _short(graph: Graph, term) -> str | None:
     if term is None:
         return None
+    if isinstance(term, Literal):
+        return str(term)
     try:
-        return graph.namespace_manager.normalizeUri(term) if not isinstance(term, Literal) else str(term)
+        short = graph.namespace_manager.normalizeUri(term)
     except Exception:
         return str(term)
+    return str(term) if short.startswith("<") else short
 
 
 def validate_graph(data: Graph, shapes: Graph, lang: str = "fr") -> ValidationReport:

@@ -1,0 +1,262 @@
+"""The certification-decision engine: a candidate's results against the rules of the graph.
+
+Every threshold, the route's rules, what each rule decides (block, unit or the whole
+CQP) and the declared choice for combining evaluators' results are read from the graph
+through the named queries; nothing here knows a number of the referential. Each rule is a
+minimum ("au minimum", "au moins égal", "ne peut être inférieur"): a result passes when it
+is greater than or equal to the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from .config import Settings
+from .queries import QueryCatalogue, run_named
+
+AGGREGATIONS = {
+    "mean": ("moyenne", lambda values: sum(values) / len(values)),
+    "min": ("minimum", min),
+}
+
+
+def pct(value: Decimal | None) -> str:
+    """A percentage the French way: 68 %, 69,99 %."""
+    if value is None:
+        return "—"
+    value = Decimal(value).quantize(Decimal("0.01")).normalize()
+    text = format(value, "f").replace(".", ",")
+    return f"{text} %"
+
+
+@dataclass
+class Check:
+    rule: str
+    scope: str
+    gates: str
+    subject: str
+    evaluator: str | None
+    value: Decimal | None
+    threshold: Decimal
+    passed: bool
+    basis: str
+    text: str
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["value"] = None if self.value is None else float(self.value)
+        out["threshold"] = float(self.threshold)
+        return out
+
+
+@dataclass
+class RuleBook:
+    """What the graph says about deciding on one route."""
+
+    route: dict
+    rules: list[dict]
+    blocks: list[dict]
+    units: list[dict]
+    competences: dict[str, dict]
+    evaluators: dict[str, str]
+    settings: dict[str, dict]
+
+    @classmethod
+    def load(cls, store: ox.Store, settings: Settings, route: str) -> "RuleBook":
+        catalogue = QueryCatalogue(settings.queries_dir)
+
+        def rows(name, **params):
+            return run_named(store, catalogue.get(name), params, settings.base).rows
+
+        routes = {r["code"]: r for r in rows("routes")}
+        if route not in routes:
+            raise ValueError(f"unknown route {route!r} (known: {', '.join(routes)})")
+        return cls(
+            route=routes[route],
+            rules=rows("evaluation-rules", route=route),
+            blocks=rows("blocks"),
+            units=rows("units"),
+            competences={c["code"]: c for c in rows("competences")},
+            evaluators={e["code"]: e["label"] for e in rows("evaluators")},
+            settings={s["code"]: s for s in rows("settings")},
+        )
+
+
+def _d(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _basis(rule: dict) -> str:
+    return "énoncé par la source" if rule["basis"] == "stated" else "choix déclaré"
+
+
+class Decider:
+    def __init__(self, book: RuleBook, data: dict):
+        self.book = book
+        self.data = data
+        self.blocks_data = data.get("blocks") or {}
+        self.know_how = data.get("know_how") or {}
+        self.settings_used: dict[str, list[str]] = {}
+
+    # -- results ---------------------------------------------------------------
+    def evaluator_scores(self, block: str) -> dict[str, Decimal]:
+        result = self.blocks_data.get(block)
+        if not isinstance(result, dict):
+            return {}
+        return {str(k): _d(v) for k, v in (result.get("evaluators") or {}).items()}
+
+    def block_score(self, block: str) -> tuple[Decimal | None, str]:
+        result = self.blocks_data.get(block)
+        if result is not None and not isinstance(result, dict):
+            return _d(result), "résultat fourni"
+        if isinstance(result, dict) and result.get("score") is not None:
+            return _d(result["score"]), "résultat fourni"
+        scores = self.evaluator_scores(block)
+        if not scores:
+            return None, "aucun résultat"
+        setting = self.book.settings.get("block-score-aggregation")
+        method = setting["value"] if setting else "mean"
+        name, fn = AGGREGATIONS[method]
+        self.settings_used.setdefault("block-score-aggregation", []).append(block)
+        value = fn(list(scores.values()))
+        parts = ", ".join(f"{self.book.evaluators.get(k, k).lower()} {pct(v)}" for k, v in scores.items())
+        return value, f"calculé : {name} des évaluateurs ({parts}), choix déclaré block-score-aggregation={method}"
+
+    # -- rules -------------------------------------------------------------------
+    def _check(self, rule: dict, subject: str, value: Decimal | None, what: str) -> Check:
+        threshold = _d(rule["min_percent"])
+        passed = value is not None and value >= threshold
+        if value is None:
+            text = f"{what} : aucun résultat, la règle exige au moins {pct(threshold)}"
+        else:
+            text = f"{what} : {pct(value)} {'≥' if passed else '<'} {pct(threshold)}"
+        return Check(rule["rule"], rule["scope"], rule["gates"], subject, rule.get("evaluator"), value, threshold,
+                     passed, rule["basis"], f"{text} [{rule['rule']}, {_basis(rule)}]")
+
+    def checks_for_block(self, rule: dict, block: dict, score: Decimal | None) -> list[Check]:
+        code = block["code"]
+        if rule["scope"] == "block":
+            return [self._check(rule, code, score, f"bloc {code}")]
+        if rule["scope"] == "block-evaluator":
+            evaluator = rule["evaluator"]
+            label = self.book.evaluators.get(evaluator, evaluator)
+            return [self._check(rule, code, self.evaluator_scores(code).get(evaluator),
+                                f"bloc {code}, {label.lower()}")]
+        if rule["scope"] == "know-how":
+            evaluator = rule["evaluator"]
+            label = self.book.evaluators.get(evaluator, evaluator)
+            scores = {k: _d(v) for k, v in (self.know_how.get(evaluator) or {}).items()
+                      if self.book.competences.get(str(k), {}).get("domain") == block["domain"]}
+            if not scores:
+                return [Check(rule["rule"], rule["scope"], rule["gates"], code, evaluator, None,
+                              _d(rule["min_percent"]), True, rule["basis"],
+                              f"bloc {code} : aucun savoir-faire noté par le {label.lower()}, aucun n'est donc "
+                              f"inférieur à {pct(_d(rule['min_percent']))} [{rule['rule']}, {_basis(rule)}]")]
+            return [self._check(rule, k, v, f"savoir-faire {k} ({label.lower()}, bloc {code})")
+                    for k, v in sorted(scores.items())]
+        return []
+
+    def decide(self) -> dict:
+        book = self.book
+        block_rules = [r for r in book.rules if r["gates"] == "block"]
+        cert_rules = [r for r in book.rules if r["gates"] == "certification"]
+        unit_rules = [r for r in book.rules if r["gates"] == "unit"]
+        blocks_out = []
+        for block in book.blocks:
+            score, source = self.block_score(block["code"])
+            checks = [c for rule in block_rules for c in self.checks_for_block(rule, block, score)]
+            acquired = bool(checks) and all(c.passed for c in checks)
+            blocks_out.append({
+                "code": block["code"], "label": block["label"], "domain": block["domain"],
+                "score": None if score is None else float(score), "score_source": source,
+                "decision": "acquired" if acquired else "not acquired",
+                "decision_fr": "acquis" if acquired else "non acquis",
+                "checks": [c.as_dict() for c in checks],
+                "failed": [c.text for c in checks if not c.passed],
+            })
+        cert_checks = [c for rule in cert_rules for block in book.blocks
+                       for c in self.checks_for_block(rule, block, None)]
+        units_out = []
+        for unit, value in (self.data.get("units") or {}).items():
+            checks = [self._check(rule, str(unit), _d(value), f"unité {unit}") for rule in unit_rules]
+            acquired = bool(checks) and all(c.passed for c in checks)
+            units_out.append({"code": str(unit), "score": float(_d(value)), "decision":
+                              "acquired" if acquired else "not acquired",
+                              "decision_fr": "acquise" if acquired else "non acquise",
+                              "checks": [c.as_dict() for c in checks]})
+        reasons = [f"bloc {b['code']} non acquis : " + "; ".join(b["failed"]) for b in blocks_out
+                   if b["decision"] != "acquired"]
+        reasons += [c.text for c in cert_checks if not c.passed]
+        awarded = not reasons and bool(blocks_out)
+        return {
+            "candidate": self.data.get("candidate"),
+            "route": {"code": book.route["code"], "label": book.route["label"]},
+            "decision": "awarded" if awarded else "not awarded",
+            "decision_fr": "CQP délivré" if awarded else "CQP non délivré",
+            "reasons": reasons or ["tous les blocs sont acquis et toutes les règles sont satisfaites"],
+            "blocks": blocks_out,
+            "certification_checks": [c.as_dict() for c in cert_checks],
+            "units": units_out,
+            "attestation_validity": book.route.get("attestation_validity"),
+            "settings_applied": [
+                {"code": code, "value": book.settings[code]["value"], "basis": book.settings[code]["basis"],
+                 "label": book.settings[code]["label"], "applied_to": blocks}
+                for code, blocks in self.settings_used.items() if code in book.settings
+            ],
+        }
+
+
+def decide_file(path: Path | str, settings: Settings, referential_graph: Graph, referential: str | None = None,
+                text: str | None = None) -> dict:
+    """Check a results file with its shape, then decide."""
+    from .candidates import load_results
+    from .graph import load_input_shapes, referential_folders
+    from .store import store_from_graph
+
+    if referential is None:
+        folders = referential_folders(settings)
+        referential = folders[0].name if len(folders) == 1 else None
+    _graph, _node, data = load_results(path, referential_graph, load_input_shapes(settings, "results"),
+                                       settings.base, referential, text=text)
+    store = store_from_graph(referential_graph)
+    book = RuleBook.load(store, settings, str(data["route"]))
+    return Decider(book, data).decide()
+
+
+def decision_text(decision: dict) -> str:
+    lines = []
+    who = decision.get("candidate") or "candidat"
+    lines.append(f"{who} — {decision['route']['label']}")
+    lines.append(f"Décision : {decision['decision_fr'].upper()}")
+    for reason in decision["reasons"]:
+        lines.append(f"  · {reason}")
+    for block in decision["blocks"]:
+        lines.append("")
+        lines.append(f"Bloc {block['code']} ({block['domain']}) « {block['label']} » : {block['decision_fr'].upper()}")
+        lines.append(f"  résultat du bloc : {pct(_d(block['score']))} ({block['score_source']})")
+        for check in block["checks"]:
+            lines.append(f"  {'✓' if check['passed'] else '✗'} {check['text']}")
+    if decision["certification_checks"]:
+        lines.append("")
+        lines.append("Conditions du CQP complet :")
+        for check in decision["certification_checks"]:
+            lines.append(f"  {'✓' if check['passed'] else '✗'} {check['text']}")
+    if decision["units"]:
+        lines.append("")
+        lines.append("Unités de compétence :")
+        for unit in decision["units"]:
+            for check in unit["checks"]:
+                lines.append(f"  {'✓' if check['passed'] else '✗'} {check['text']} → {unit['decision_fr']}")
+    if decision.get("attestation_validity"):
+        lines.append("")
+        lines.append(f"Attestation de bloc : {decision['attestation_validity']}")
+    for setting in decision["settings_applied"]:
+        lines.append("")
+        lines.append(f"Choix déclaré appliqué : {setting['code']} = {setting['value']} "
+                     f"(blocs {', '.join(setting['applied_to'])}) — {setting['label']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,155 @@
+"""Write reports as HTML (Jinja2, self-contained), Markdown, CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .atomic import write_bytes, write_text
+
+_env = Environment(loader=PackageLoader("cqp_graph", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def template(name: str):
+    return _env.get_template(name)
+
+
+def inline_svg(svg: bytes) -> str:
+    """An SVG document as markup to embed in HTML (no XML prolog, no DOCTYPE)."""
+    text = svg.decode("utf-8")
+    text = re.sub(r"<\?xml[^>]*\?>", "", text)
+    text = re.sub(r"<!DOCTYPE[^>]*>", "", text, flags=re.S)
+    return text.strip()
+
+
+def _json_default(value):
+    if isinstance(value, bytes):
+        return None
+    return str(value)
+
+
+def to_json(data: dict) -> str:
+    clean = {k: v for k, v in data.items() if k != "pictures"}
+    return json.dumps(clean, ensure_ascii=False, indent=1, default=_json_default) + "\n"
+
+
+def csv_text(header: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    def cell(v):
+        return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# -- referential report ----------------------------------------------------------------
+
+def write_referential_report(r: dict, output: Path) -> list[Path]:
+    output = Path(output)
+    files: dict[str, str | bytes] = {}
+    files["rapport.html"] = template("referential_report.html.j2").render(
+        r=r, heatmap=inline_svg(r["pictures"]["heatmap.svg"]), network=inline_svg(r["pictures"]["network.svg"]))
+    files["rapport.json"] = to_json(r)
+    matrix = r["matrix"]
+    files["matrice.csv"] = csv_text(["mission"] + matrix["competences"],
+                                    [[m] + row for m, row in zip(matrix["missions"], matrix["cells"])])
+    counts = []
+    for m in r["per_mission"]:
+        counts.append(["mission", m["mission"], "competences", m["competences"]])
+        counts += [["mission", m["mission"], f"domain {d}", n] for d, n in m["by_domain"].items()]
+        counts += [["mission", m["mission"], f"kind {k}", n] for k, n in m["by_kind"].items()]
+    for d in r["per_domain"]:
+        counts += [["domain", d["domain"], "knowledge", d["knowledge"]], ["domain", d["domain"], "know_how", d["know_how"]]]
+    for k in r["per_kind"]:
+        counts.append(["kind", k["kind"], "total", k["total"]])
+    for b in r["per_block"]:
+        counts += [["block", b["block"], "competences", b["competences"]], ["block", b["block"], "units", b["units"]]]
+    files["chiffres.csv"] = csv_text(["dimension", "key", "metric", "value"], counts)
+    findings = [[shape, f["severity"], f["focus"], f["message"]] for shape, items in r["findings"].items() for f in items]
+    files["constats.csv"] = csv_text(["shape", "severity", "focus", "message"], findings)
+    md = [f"# Rapport de couverture — {r['title']}", "",
+          f"Fiche RNCP {r['summary']['rncp']}, NSF {r['summary']['nsf']}, {r['summary']['certifier']}.", "",
+          "## Par mission", "",
+          md_table(["mission", "intitulé", "activités", "compétences"] + [d["domain"] for d in r["per_domain"]],
+                   [[m["mission"], m["label"], m["activities"], m["competences"]] + list(m["by_domain"].values())
+                    for m in r["per_mission"]]),
+          "## Par domaine", "",
+          md_table(["domaine", "intitulé", "C", "SF", "bloc"],
+                   [[d["domain"], d["label"], d["knowledge"], d["know_how"], d["block"]] for d in r["per_domain"]]),
+          "## Par nature", "",
+          md_table(["nature", "total", "exigées par une mission"],
+                   [[k["label"], k["total"], k["needed_by_a_mission"]] for k in r["per_kind"]]),
+          "## Par bloc", "",
+          md_table(["bloc", "intitulé", "domaine", "compétences", "unités"],
+                   [[b["block"], b["label"], b["domain"], b["competences"], b["units"]] for b in r["per_block"]]),
+          "## Compétences transversales (≥ 3 missions)", "",
+          md_table(["code", "libellé", "missions"], [[t["code"], t["label"], t["missions"]] for t in r["transversal"]]),
+          "## Constats", ""]
+    for shape, items in r["findings"].items():
+        md.append(f"### {shape} ({items[0]['severity']}, {len(items)})\n")
+        md += [f"- `{f['focus']}` — {f['message']}" for f in items]
+        md.append("")
+    md += ["## Variantes de libellés", "",
+           md_table(["élément", "nature", "code écrit", "formulation", "où", "lignes"],
+                    [[v["item"], v["variant_kind"], v["code_as_written"], v["label_as_written"], v["section"],
+                      v["lines"]] for v in r["variants"]]),
+           "Images : `matrice.svg`, `reseau.svg`.", ""]
+    files["rapport.md"] = "\n".join(md)
+    files["matrice.svg"] = r["pictures"]["heatmap.svg"]
+    files["reseau.svg"] = r["pictures"]["network.svg"]
+    written = []
+    for name, content in files.items():
+        path = output / name
+        if isinstance(content, bytes):
+            write_bytes(path, content)
+        else:
+            write_text(path, content)
+        written.append(path)
+    return written
+
+
+# -- programme coverage ------------------------------------------------------------------
+
+def programme_pictures(c: dict) -> dict[str, bytes]:
+    from . import pictures
+
+    blocks = pictures.bar_svg([b["key"] for b in c["by_block"]],
+                              {"% couvert": [b["percent"] for b in c["by_block"]]},
+                              "Part des compétences de chaque bloc entraînée par le programme", "%")
+    modules = [m["code"] for m in c["modules"]]
+    competences = [x["code"] for x in c["competences"]]
+    values = {(m, code): 1 for x in c["competences"] for m in x["modules"] for code in [x["code"]]}
+    groups: list[tuple[str, int]] = []
+    for x in c["competences"]:
+        label = f"{x['domain'] or '—'} · {x['kind']}"
+        if groups and groups[-1][0] == label:
+            groups[-1] = (label, groups[-1][1] + 1)
+        else:
+            groups.append((label, 1))
+    matrix = pictures.heatmap_svg(modules, competences, values, groups,
+                                  "Modules × compétences entraînées (colonne vide : compétence non couverte)")
+    return {"blocks.svg": blocks, "matrix.svg": matrix}
+
+
+def programme_html(c: dict) -> str:
+    pics = {k: inline_svg(v) for k, v in programme_pictures(c).items()}
+    return template("programme_report.html.j2").render(c=c, pictures=pics)
+
+
+def programme_csv(c: dict) -> str:
+    return csv_text(["code", "label", "kind", "domain", "block", "covered", "modules", "hours"],
+                    [[x["code"], x["label"], x["kind"], x["domain"], x["block"], "oui" if x["covered"] else "non",
+                      "|".join(x["modules"]), x["hours"]] for x in c["competences"]])
