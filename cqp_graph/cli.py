@@ -334,6 +334,41 @@ def decide(
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(2, help="SPARQL worker processes (each holds a copy of the graph)."),
+    graph: Optional[Path] = typer.Option(None, "--graph", help="Serve this N-Triples dump (default: dist/graph.nt, built if missing)."),
+    graph_data: list[str] = typer.Option([], "--graph-data", help="IRI=FILE: also load FILE as the named graph IRI; repeatable."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache responses (for measuring)."),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Serve the graph: SPARQL endpoint, query API, linked-data pages, query editor (uvicorn)."""
+    import uvicorn
+
+    from .web.app import create_app
+    from .web.executor import Source
+
+    settings = _settings(base, data)
+    sources = []
+    for item in graph_data:
+        if "=" not in item:
+            _fail(f"--graph-data expects IRI=FILE, got {item!r}")
+        iri, path = item.split("=", 1)
+        if not Path(path).exists():
+            _fail(f"--graph-data: no such file {path}")
+        sources.append(Source(str(Path(path).resolve()), iri))
+    try:
+        application = create_app(settings, graph_file=graph, extra_sources=sources, workers=workers,
+                                 cache=not no_cache)
+    except DataError as exc:
+        _fail(str(exc))
+    console.print(f"cqp-graph sur http://{host}:{port}/ — SPARQL : /sparql, éditeur : /query, API : /docs")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
 def docs(
     output: Path = typer.Option(Path("docs"), "--output", "-o", help="Folder for the generated documentation."),
 ):
@@ -341,8 +376,12 @@ def docs(
     from .atomic import write_text
     from .docs import data_format_markdown
 
+    from .graph import load_ontology
+    from .ontology_doc import ontology_html
+
     write_text(output / "data-format.md", data_format_markdown())
-    console.print(f"écrit {output / 'data-format.md'}")
+    write_text(output / "ontology.html", ontology_html(load_ontology(_settings()), _settings().base))
+    console.print(f"écrit {output / 'data-format.md'} et {output / 'ontology.html'}")
 
 
 def main():  # pragma: no cover

@@ -58,3 +58,22 @@ def data_copy(tmp_path) -> Path:
 
 def settings_for(data_dir: Path, tmp_path: Path, **kw) -> Settings:
     return Settings.from_env(root=ROOT, data_dir=data_dir, dist_dir=tmp_path / "dist", **kw)
+
+
+@pytest.fixture(scope="session")
+def dist_dir(graph, settings, tmp_path_factory):
+    """A fresh build of the graph, for the server to serve."""
+    from cqp_graph.build import write_dist
+
+    dist = tmp_path_factory.mktemp("dist")
+    write_dist(graph, dist, settings.base)
+    return dist
+
+
+@pytest.fixture(scope="session")
+def live_server(dist_dir):
+    from .server import start_server
+
+    server = start_server(dist_dir)
+    yield server
+    server.stop()

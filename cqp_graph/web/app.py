@@ -1,0 +1,239 @@
+"""The FastAPI application: SPARQL endpoint, query API, linked data, query page, dataset."""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ..build import DUMPS
+from ..config import Settings
+from ..dataset import Distribution, dataset_description, void_statistics
+from ..render import template
+from . import api_routes, linked_data
+from .executor import Source
+from .formats import GRAPHS, charset, from_format_param
+from .negotiation import choose
+from .sparql import sparql_router
+from .state import ServerState
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+DESCRIPTION = """Query API of **cqp-graph**: the CQP referentials as a validated knowledge graph.
+
+* `/sparql`: SPARQL 1.1 Protocol (read-only), results in JSON, XML, CSV, TSV, Turtle, N-Triples, JSON-LD, RDF/XML;
+* `/api/queries`: the named queries of `queries/`, as JSON or CSV;
+* `/api/...`: the referential as REST resources; coverage of a programme and certification decisions;
+* every IRI of the graph resolves on this server (HTML in French, or RDF by content negotiation).
+"""
+
+
+class BodyLimit:
+    """Refuse request bodies larger than `limit` bytes with 413 (declared or streamed)."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                response = Response(f"Request body larger than {self.limit} bytes.\n", status_code=413,
+                                    media_type="text/plain; charset=utf-8")
+                return await response(scope, receive, send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            response = Response(f"Request body larger than {self.limit} bytes.\n", status_code=413,
+                                media_type="text/plain; charset=utf-8")
+            await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None, graph_file: Path | None = None,
+               extra_sources: list[Source] = (), workers: int = 2, cache: bool = True,
+               max_body: int = 1_000_000) -> FastAPI:
+    settings = settings or Settings.from_env()
+    state = ServerState.load(settings, graph_file, list(extra_sources), workers=workers, cache=cache)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await state.executor.start()
+        try:
+            yield
+        finally:
+            await state.executor.stop()
+
+    app = FastAPI(title="cqp-graph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.cqp = state
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
+                           expose_headers=["X-CQP-Truncated", "X-CQP-Row-Limit"])
+    app.add_middleware(BodyLimit, limit=max_body)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    try:
+        import swagger_ui_bundle
+
+        app.mount("/_swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+        swagger = True
+    except ImportError:  # pragma: no cover - a declared dependency
+        swagger = False
+
+    app.include_router(sparql_router(state.executor, path="/sparql", max_rows=settings.max_rows,
+                                     max_body=max_body, prefixes=state.prefixes, graphs=state.graphs,
+                                     html_redirect="/query"))
+    app.include_router(api_routes.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        if not swagger:
+            return Response("Swagger UI is not installed; the OpenAPI document is at /openapi.json.\n",
+                            media_type="text/plain")
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="cqp-graph — API",
+                                   swagger_js_url="/_swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/_swagger/swagger-ui.css",
+                                   swagger_favicon_url="/_swagger/favicon-32x32.png")
+
+    @app.get("/", include_in_schema=False)
+    def home():
+        def compute():
+            links = linked_data.Links(state)
+            certs = []
+            for row in state.named("certification-summary").rows:
+                cert = next(iter(state.store.query(
+                    "SELECT ?c WHERE { ?c a cqp:Certification }", prefixes=state.prefixes)))["c"].value
+                certs.append({**row, "href": links.href(cert)})
+            missions = [{**m, "href": links.href(m["iri"])} for m in state.named("missions").rows]
+            blocks = [{**b, "href": links.href(b["iri"])} for b in state.named("blocks").rows]
+            return template("home.html.j2").render(certifications=certs, missions=missions, blocks=blocks)
+        return HTMLResponse(state.cached(("home",), compute))
+
+    @app.get("/query", include_in_schema=False)
+    def query_page(request: Request):
+        def compute():
+            queries = {q.name: {"title": q.title, "description": q.description,
+                                "sparql": _with_prefixes(q.sparql, q.params, state)} for q in state.catalogue}
+            return template("query.html.j2").render(
+                endpoint="/sparql", queries=[{"name": n, **q} for n, q in queries.items()],
+                queries_json=json.dumps(queries, ensure_ascii=False).replace("</", "<\\/"))
+        return HTMLResponse(state.cached(("query-page",), compute))
+
+    @app.get("/ontology", include_in_schema=False)
+    @app.get("/ontology.{ext}", include_in_schema=False)
+    def ontology_page(request: Request, ext: str | None = None):
+        from ..graph import load_ontology
+        from ..ontology_doc import ontology_html
+        from .formats import EXTENSIONS
+
+        offered = ["text/html", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
+        media = EXTENSIONS.get(ext or "") or from_format_param(request.query_params.get("format")) or \
+            choose(request.headers.get("accept"), offered)
+        if media not in offered:
+            return Response("Unknown ontology format.\n", status_code=406 if not ext else 404,
+                            media_type="text/plain; charset=utf-8")
+        if media == "text/html":
+            return HTMLResponse(state.cached(("ontology",),
+                                             lambda: ontology_html(load_ontology(settings), settings.base)))
+        fmt = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
+               "application/rdf+xml": "xml"}[media]
+        body = state.cached(("ontology", fmt), lambda: load_ontology(settings).serialize(format=fmt, encoding="utf-8"))
+        return Response(body, media_type=charset(media), headers={"Vary": "Accept"})
+
+    def distributions(request: Request) -> list[Distribution]:
+        root = str(request.base_url).rstrip("/")
+        out = []
+        for name, (_fmt, media) in DUMPS.items():
+            path = state.graph_file.parent / name
+            if path.exists():
+                out.append(Distribution(name, media, f"{root}/dumps/{name}", path.stat().st_size))
+        return out
+
+    @app.get("/dataset", include_in_schema=False)
+    @app.get("/.well-known/void", include_in_schema=False)
+    def dataset(request: Request):
+        root = str(request.base_url).rstrip("/")
+        media = from_format_param(request.query_params.get("format")) or \
+            choose(request.headers.get("accept"), ["text/turtle", "text/html", "application/ld+json",
+                                                   "application/n-triples", "application/rdf+xml"]) or "text/turtle"
+        dumps = distributions(request)
+        if media == "text/html":
+            stats = void_statistics(state.graph)
+            html = template("dataset.html.j2").render(d={
+                "description": "Le graphe de connaissances des référentiels de CQP publiés ici.", "stats": stats,
+                "dumps": dumps, "licence": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+                "endpoint": f"{root}/sparql"})
+            return HTMLResponse(html)
+        if media not in GRAPHS:
+            media = "text/turtle"
+        examples = [m["iri"] for m in state.named("missions").rows[:1]]
+        description = dataset_description(state.graph, settings.base, f"{root}/dataset", dumps,
+                                          sparql_endpoint=f"{root}/sparql", example_resources=examples)
+        fmt = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
+               "application/rdf+xml": "xml"}[media]
+        return Response(description.serialize(format=fmt, encoding="utf-8"), media_type=charset(media),
+                        headers={"Vary": "Accept"})
+
+    @app.get("/dumps/", include_in_schema=False)
+    def dumps_index(request: Request):
+        rows = "".join(f'<li><a href="/dumps/{d.name}">{d.name}</a> ({d.media_type}, {d.size} octets)</li>'
+                       for d in distributions(request))
+        return HTMLResponse(template("message.html.j2").render(
+            title="Téléchargements", message="") .replace("<p></p>", f"<ul>{rows}</ul>"))
+
+    @app.get("/dumps/{name}", include_in_schema=False)
+    def dump(name: str):
+        if name not in DUMPS and name != "context.jsonld":
+            return Response("No such dump.\n", status_code=404, media_type="text/plain")
+        path = state.graph_file.parent / name
+        if not path.exists():
+            return Response("No such dump.\n", status_code=404, media_type="text/plain")
+        media = DUMPS[name][1] if name in DUMPS else "application/ld+json"
+        return Response(path.read_bytes(), media_type=charset(media),
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    app.include_router(linked_data.router(lambda request: request.app.state.cqp))
+    return app
+
+
+def _with_prefixes(sparql: str, params, state: ServerState) -> str:
+    """A named query made runnable in the editor: prefixes declared, each parameter bound to its example.
+
+    This is display text for the query page (the example values come from the query's own header);
+    the API binds real parameter values through the engine, never by editing the text.
+    """
+    used = {p: ns for p, ns in state.prefixes.items() if f"{p}:" in sparql}
+    head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(used.items()))
+    binds = ""
+    for p in params:
+        if p.type in ("integer", "decimal"):
+            term = str(p.example)
+        elif p.type == "iri":
+            term = f"<{p.example}>"
+        else:
+            term = json.dumps(p.example, ensure_ascii=False)
+        binds += f"  BIND ({term} AS ?{p.name})  # {p.description}\n"
+    body = sparql.replace("WHERE {\n", "WHERE {\n" + binds, 1) if binds else sparql
+    return head + body

@@ -1,0 +1,215 @@
+"""Linked data: every IRI minted under the base resolves here.
+
+    GET /agc-alimentaire/mission/M3           -> 303 to .html, .ttl, .jsonld, .nt or .rdf (by Accept, or ?format=)
+    GET /agc-alimentaire/mission/M3.ttl       -> the resource's description (outgoing and incoming triples)
+    GET /agc-alimentaire/mission/M3.html      -> a page in French
+
+The description of a resource is read from the store triple by triple; labels and property
+names come from the graph itself (the ontology labels every property it uses).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..render import template
+from .formats import EXTENSION_OF, EXTENSIONS, GRAPHS, charset, from_format_param
+from .negotiation import choose
+from .state import ServerState
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+PREF = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
+OFFERED = ["text/html", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
+FORMAT_NAMES = {"text/turtle": "Turtle", "application/ld+json": "JSON-LD", "application/n-triples": "N-Triples",
+                "application/rdf+xml": "RDF/XML"}
+
+
+def label(store: ox.Store, node, lang: str = "fr") -> str | None:
+    best = None
+    for predicate in (PREF, RDFS_LABEL, TITLE):
+        for quad in store.quads_for_pattern(node, predicate, None, ox.DefaultGraph()):
+            literal = quad.object
+            if isinstance(literal, ox.Literal):
+                if literal.language == lang:
+                    return literal.value
+                if best is None or literal.language in (None, "", "en"):
+                    best = literal.value
+        if best:
+            return best
+    return best
+
+
+def describe(store: ox.Store, iri: str) -> list[ox.Triple]:
+    """The resource's triples, the triples pointing at it, and the labels of its neighbours."""
+    node = ox.NamedNode(iri)
+    out = [q.triple for q in store.quads_for_pattern(node, None, None, ox.DefaultGraph())]
+    incoming = [q.triple for q in store.quads_for_pattern(None, None, node, ox.DefaultGraph())]
+    out += incoming
+    neighbours = {t.object for t in out if isinstance(t.object, ox.NamedNode) and t.object != node}
+    neighbours |= {t.subject for t in incoming if isinstance(t.subject, ox.NamedNode)}
+    for other in neighbours:
+        for predicate in (PREF,):
+            out += [q.triple for q in store.quads_for_pattern(other, predicate, None, ox.DefaultGraph())]
+    return out
+
+
+class Links:
+    """Turns IRIs into links on this server where they are ours."""
+
+    def __init__(self, state: ServerState):
+        self.state = state
+        self.ontology = state.base + "ontology#"
+
+    def href(self, iri: str) -> str:
+        if iri.startswith(self.ontology):
+            return "/ontology#" + iri[len(self.ontology):]
+        local = self.state.local_path(iri)
+        return quote(local, safe="/:#") if local is not None else iri
+
+    def short(self, iri: str) -> str:
+        for prefix, ns in self.state.prefixes.items():
+            if iri.startswith(ns) and len(iri) > len(ns):
+                return f"{prefix}:{iri[len(ns):]}"
+        return iri
+
+
+def page_model(state: ServerState, iri: str) -> dict:
+    store = state.store
+    node = ox.NamedNode(iri)
+    links = Links(state)
+    path = state.local_path(iri)
+
+    def value(term) -> dict:
+        if isinstance(term, ox.NamedNode):
+            text = label(store, term) or links.short(term.value)
+            return {"text": text, "href": links.href(term.value), "iri": term.value}
+        if isinstance(term, ox.Literal):
+            return {"text": term.value, "lang": term.language}
+        return {"text": str(term)}
+
+    properties: dict[str, dict] = {}
+    types = []
+    for quad in store.quads_for_pattern(node, None, None, ox.DefaultGraph()):
+        if quad.predicate == RDF_TYPE:
+            types.append(value(quad.object))
+            continue
+        key = quad.predicate.value
+        entry = properties.setdefault(key, {"label": label(store, quad.predicate) or links.short(key),
+                                            "href": links.href(key), "values": []})
+        entry["values"].append(value(quad.object))
+    for entry in properties.values():
+        entry["values"].sort(key=lambda v: (v.get("lang") != "fr", v["text"]))
+    incoming: dict[str, dict] = {}
+    for quad in store.quads_for_pattern(None, None, node, ox.DefaultGraph()):
+        key = quad.predicate.value
+        entry = incoming.setdefault(key, {"label": label(store, quad.predicate) or links.short(key), "values": []})
+        entry["values"].append(value(quad.subject))
+    for entry in incoming.values():
+        entry["values"].sort(key=lambda v: v["text"])
+    provenance_keys = [state.base + "ontology#sourceSection", state.base + "ontology#sourceLines",
+                       "http://www.w3.org/ns/prov#wasDerivedFrom"]
+    provenance = [properties.pop(k) for k in provenance_keys if k in properties]
+    hidden = {state.base + "ontology#" + name for name in ("order",)}
+    title = label(store, node) or links.short(iri)
+    model = {
+        "iri": iri, "title": title, "types": types,
+        "properties": sorted((v for k, v in properties.items() if k not in hidden), key=lambda e: e["label"]),
+        "incoming": sorted(incoming.values(), key=lambda e: e["label"]),
+        "provenance": provenance,
+        "formats": [(FORMAT_NAMES[m], f"{path}.{EXTENSION_OF[m]}") for m in FORMAT_NAMES] if path else [],
+        "sections": [],
+    }
+    type_iris = {t.get("iri") for t in types}
+    cqp = state.base + "ontology#"
+    code = next((v["text"] for k, e in properties.items() if k == cqp + "code" for v in e["values"]), None)
+    if cqp + "Mission" in type_iris and code:
+        rows = state.named("competences-for-mission", {"mission": code}).rows
+        model["sections"].append({"title": "Activités", "rows": [
+            {"code": a["code"], "label": a["label"], "href": links.href(a["iri"])}
+            for a in state.named("activities-of-mission", {"mission": code}).rows]})
+        model["sections"].append({"title": f"Compétences exigées ({len(rows)}), telles qu'écrites sur la page de la mission",
+                                  "columns": ["code", "libellé de référence", "nature", "domaine", "sur la page"],
+                                  "table": [[{"text": r["code"], "href": links.href(r["iri"])}, {"text": r["label"]},
+                                             {"text": r["kind"]}, {"text": r["domain"] or "—"},
+                                             {"text": (f"{r['code_as_written']} — " if r["code_as_written"] != r["code"] else "")
+                                              + (r["label_as_written"] or "")}] for r in rows]})
+    if cqp + "Competence" in type_iris and code:
+        rows = state.named("missions-for-competence", {"competence": code}).rows
+        model["sections"].append({"title": "Missions qui l'exigent", "columns": ["mission", "code écrit", "formulation sur la page"],
+                                  "table": [[{"text": f"{r['mission']} — {r['mission_label']}", "href": links.href(r["mission_iri"])},
+                                             {"text": r["code_as_written"] or ""}, {"text": r["label_as_written"] or ""}]
+                                            for r in rows]})
+        variants = [v for v in state.named("label-variants").rows if v["item"] == code]
+        if variants:
+            model["sections"].append({"title": "Variantes (la source est conservée telle quelle)",
+                                      "columns": ["nature", "code écrit", "formulation", "où", "lignes"],
+                                      "table": [[{"text": v["variant_kind"]}, {"text": v["code_as_written"] or ""},
+                                                 {"text": v["label_as_written"]}, {"text": v["section"]},
+                                                 {"text": v["lines"] or ""}] for v in variants]})
+    if cqp + "CompetenceBlock" in type_iris and code:
+        rows = state.named("block-contents", {"block": code}).rows
+        model["sections"].append({"title": "Contenu du bloc", "columns": ["type", "code", "libellé", "nature"],
+                                  "table": [[{"text": r["item_type"]}, {"text": r["code"]}, {"text": r["label"]},
+                                             {"text": r["kind"] or ""}] for r in rows]})
+    return model
+
+
+def exists(state: ServerState, iri: str) -> bool:
+    node = ox.NamedNode(iri)
+    return any(True for _ in state.store.quads_for_pattern(node, None, None, ox.DefaultGraph())) or \
+        any(True for _ in state.store.quads_for_pattern(None, None, node, ox.DefaultGraph()))
+
+
+def rdf_document(state: ServerState, iri: str, media: str) -> bytes:
+    return ox.serialize(describe(state.store, iri), format=GRAPHS[media], prefixes=state.prefixes)
+
+
+def not_found(request: Request, message: str) -> Response:
+    if choose(request.headers.get("accept"), ["text/html", "text/plain"]) == "text/html":
+        html = template("message.html.j2").render(title="Ressource introuvable", message=message)
+        return HTMLResponse(html, status_code=404)
+    return Response(message + "\n", status_code=404, media_type="text/plain; charset=utf-8")
+
+
+def router(state_getter) -> APIRouter:
+    api = APIRouter(include_in_schema=False)
+
+    @api.get("/{path:path}")
+    def resolve(request: Request, path: str):
+        state: ServerState = state_getter(request)
+        extension = None
+        stem = path
+        if "." in path.rsplit("/", 1)[-1]:
+            stem, _, extension = path.rpartition(".")
+            if extension not in EXTENSIONS:
+                stem, extension = path, None
+        iri = state.base + stem
+        if not stem or not exists(state, iri):
+            return not_found(request, f"Aucune ressource n'a l'IRI {iri}.")
+        if extension is None:
+            wanted = from_format_param(request.query_params.get("format"))
+            media = wanted if wanted in OFFERED else choose(request.headers.get("accept"), OFFERED)
+            if media is None:
+                return Response("No acceptable format: text/html, text/turtle, application/ld+json, "
+                                "application/n-triples, application/rdf+xml.\n", status_code=406,
+                                media_type="text/plain; charset=utf-8")
+            target = quote(f"/{stem}.{EXTENSION_OF[media]}", safe="/:")
+            return RedirectResponse(target, status_code=303, headers={"Vary": "Accept"})
+        media = EXTENSIONS[extension]
+        etag = f'"{state.etag}-{extension}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        headers = {"ETag": etag, "Link": f'<{iri}>; rel="describes"'}
+        if media == "text/html":
+            html = state.cached(("page", iri), lambda: template("resource.html.j2").render(p=page_model(state, iri)))
+            return HTMLResponse(html, headers=headers)
+        body = state.cached(("doc", iri, media), lambda: rdf_document(state, iri, media))
+        return Response(body, media_type=charset(media), headers=headers)
+
+    return api

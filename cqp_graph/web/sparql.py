@@ -1,0 +1,167 @@
+"""A SPARQL 1.1 Protocol router (read-only) that mounts into any FastAPI app.
+
+    from cqp_graph.web.sparql import sparql_router
+    app.include_router(sparql_router(executor, path="/sparql"))
+
+Query by GET, URL-encoded POST or direct POST; SELECT/ASK results as JSON, XML, CSV or
+TSV and CONSTRUCT/DESCRIBE as Turtle, N-Triples, JSON-LD or RDF/XML, chosen by Accept or
+by a `format` parameter; `default-graph-uri` and `named-graph-uri` honoured; a service
+description on a GET without a query; updates refused with 403.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+from urllib.parse import parse_qs
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from .executor import Executor, ExecutorUnavailable, QueryRequest, QueryTimeout
+from .formats import GRAPHS, charset
+from .negotiation import choose
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+READ_ONLY = "This SPARQL endpoint is read-only: SPARQL Update is not offered here."
+
+
+def _text(status: int, message: str, headers: dict | None = None) -> Response:
+    return Response(message.rstrip() + "\n", status_code=status, media_type="text/plain; charset=utf-8",
+                    headers=headers)
+
+
+def service_description(endpoint: str, graphs: list[tuple[str | None, int]]) -> ox.Store:
+    store = ox.Store()
+    service = ox.BlankNode("service")
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+    def add(s, p, o):
+        store.add(ox.Quad(s, ox.NamedNode(p) if isinstance(p, str) else p, o))
+
+    add(service, rdf_type, ox.NamedNode(SD + "Service"))
+    add(service, SD + "endpoint", ox.NamedNode(endpoint))
+    add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query"))
+    for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+        add(service, SD + "resultFormat", ox.NamedNode(FORMATS + fmt))
+    dataset = ox.BlankNode("dataset")
+    add(service, SD + "defaultDataset", dataset)
+    add(dataset, rdf_type, ox.NamedNode(SD + "Dataset"))
+    for name, triples in graphs:
+        graph = ox.BlankNode(f"graph{abs(hash(name)) % 10**8}")
+        add(graph, rdf_type, ox.NamedNode(SD + "Graph"))
+        add(graph, ox.NamedNode("http://rdfs.org/ns/void#triples"),
+            ox.Literal(str(triples), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")))
+        if name is None:
+            add(dataset, SD + "defaultGraph", graph)
+        else:
+            named = ox.BlankNode(f"named{abs(hash(name)) % 10**8}")
+            add(dataset, SD + "namedGraph", named)
+            add(named, SD + "name", ox.NamedNode(name))
+            add(named, SD + "graph", graph)
+    return store
+
+
+def sparql_router(
+    executor: Executor | Callable[[], Executor],
+    *,
+    path: str = "/sparql",
+    max_rows: int = 10000,
+    max_body: int = 1_000_000,
+    prefixes: dict | None = None,
+    graphs: Callable[[], list[tuple[str | None, int]]] = lambda: [],
+    html_redirect: str | None = None,
+) -> APIRouter:
+    """The router; `executor` may be a callable, for apps that start their executor later."""
+    router = APIRouter(tags=["SPARQL"])
+
+    def get_executor() -> Executor:
+        return executor() if callable(executor) and not isinstance(executor, Executor) else executor
+
+    async def run(request: Request, query: str, default_graphs: list[str], named_graphs: list[str],
+                  fmt: str | None) -> Response:
+        qr = QueryRequest(query=query, accept=request.headers.get("accept"), default_graphs=default_graphs,
+                          named_graphs=named_graphs, max_rows=max_rows,
+                          base_iri=str(request.url_for("sparql_get").replace(query="")), prefixes=prefixes,
+                          format=fmt)
+        try:
+            reply = await get_executor().run(qr)
+        except QueryTimeout as exc:
+            return _text(503, f"Query stopped: {exc}.", {"Retry-After": "1"})
+        except ExecutorUnavailable as exc:
+            return _text(503, f"SPARQL service unavailable: {exc}.", {"Retry-After": "2"})
+        headers = dict(reply.headers)
+        headers["Vary"] = "Accept"
+        return Response(reply.body, status_code=reply.status, media_type=charset(reply.media_type), headers=headers)
+
+    def describe_service(request: Request) -> Response:
+        accept = request.headers.get("accept")
+        if html_redirect and choose(accept, list(GRAPHS) + ["text/html"]) == "text/html":
+            return RedirectResponse(html_redirect, status_code=303)
+        media = choose(accept, list(GRAPHS)) or "text/turtle"
+        endpoint = str(request.url.replace(query=""))
+        body = service_description(endpoint, graphs()).dump(format=GRAPHS[media],
+                                                            from_graph=ox.DefaultGraph())
+        return Response(body, media_type=charset(media), headers={"Vary": "Accept"})
+
+    def dataset_params(pairs: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+        return pairs.get("default-graph-uri", []), pairs.get("named-graph-uri", [])
+
+    @router.get(path, name="sparql_get", summary="SPARQL query by GET, or the service description")
+    @router.get(path + "/", include_in_schema=False)
+    async def sparql_get(request: Request) -> Response:
+        params = parse_qs(request.url.query, keep_blank_values=True)
+        if "update" in params:
+            return _text(403, READ_ONLY)
+        queries = params.get("query", [])
+        if not queries:
+            return describe_service(request)
+        if len(queries) > 1:
+            return _text(400, "Exactly one 'query' parameter is allowed.")
+        default_graphs, named_graphs = dataset_params(params)
+        return await run(request, queries[0], default_graphs, named_graphs, (params.get("format") or [None])[0])
+
+    @router.post(path, summary="SPARQL query by URL-encoded POST or direct POST")
+    @router.post(path + "/", include_in_schema=False)
+    async def sparql_post(request: Request) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_body:
+            return _text(413, f"Request body larger than {max_body} bytes.")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body:
+                return _text(413, f"Request body larger than {max_body} bytes.")
+        content_type = request.headers.get("content-type", "")
+        media, _, parameters = content_type.partition(";")
+        media = media.strip().lower()
+        declared = parameters.lower().replace(" ", "")
+        if "charset=" in declared and "charset=utf-8" not in declared:
+            return _text(415, "Only UTF-8 is accepted (charset=utf-8).")
+        url_params = parse_qs(request.url.query, keep_blank_values=True)
+        if media == "application/sparql-update":
+            return _text(403, READ_ONLY)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _text(415, "The request body is not UTF-8.")
+        if media == "application/x-www-form-urlencoded":
+            form = parse_qs(text, keep_blank_values=True)
+            if "update" in form:
+                return _text(403, READ_ONLY)
+            queries = form.get("query", [])
+            if len(queries) != 1:
+                return _text(400, "Exactly one 'query' parameter is required in the form.")
+            merged = {k: url_params.get(k, []) + form.get(k, []) for k in ("default-graph-uri", "named-graph-uri")}
+            default_graphs, named_graphs = dataset_params(merged)
+            fmt = (form.get("format") or url_params.get("format") or [None])[0]
+            return await run(request, queries[0], default_graphs, named_graphs, fmt)
+        if media == "application/sparql-query":
+            default_graphs, named_graphs = dataset_params(url_params)
+            return await run(request, text, default_graphs, named_graphs, (url_params.get("format") or [None])[0])
+        return _text(415, "POST a query as application/x-www-form-urlencoded (query=...) or as "
+                          "application/sparql-query.")
+
+    return router

@@ -1,0 +1,67 @@
+"""A live cqp-graph server (uvicorn in a subprocess) for tests that use real HTTP clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .conftest import ROOT, SHARED
+
+W3C_DATA = {f"http://kasei.us/2009/09/sparql/data/data{i}.rdf": SHARED / "standards" / "w3c" / f"protocol-data{i}.nt"
+            for i in (1, 2, 3)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    dist: Path
+    timeout: float
+    max_rows: int
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(dist: Path, *, timeout: float = 3.0, max_rows: int = 1000, cors: str = "http://example.org",
+                 extra_args: list[str] = (), cache: bool = True) -> LiveServer:
+    port = free_port()
+    args = [sys.executable, "-m", "cqp_graph.cli", "serve", "--port", str(port), "--graph", str(dist / "graph.nt")]
+    for iri, path in W3C_DATA.items():
+        if path.exists():
+            args += ["--graph-data", f"{iri}={path}"]
+    if not cache:
+        args.append("--no-cache")
+    args += list(extra_args)
+    env = dict(os.environ, CQP_GRAPH_QUERY_TIMEOUT=str(timeout), CQP_GRAPH_MAX_ROWS=str(max_rows),
+               CQP_GRAPH_CORS_ORIGINS=cors)
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {process.stdout.read()}")
+        try:
+            if httpx.get(url + "/api/missions", timeout=1).status_code == 200:
+                return LiveServer(url, process, dist, timeout, max_rows)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not start within 60 s")
