@@ -23,7 +23,11 @@ def state_of(request: Request) -> ServerState:
 
 
 def json_bytes(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from a client's input: escape them, JSON allows it
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def json_response(state: ServerState, key, compute) -> Response:

@@ -30,9 +30,10 @@ FORMAT_NAMES = {"text/turtle": "Turtle", "application/ld+json": "JSON-LD", "appl
                 "application/rdf+xml": "RDF/XML"}
 
 
-def label(store: ox.Store, node, lang: str = "fr") -> str | None:
+def label(store: ox.Store, node, lang: str = "fr", fallback: tuple = ()) -> str | None:
+    """The node's label: skos:prefLabel, rdfs:label or dct:title (French first), then `fallback` properties."""
     best = None
-    for predicate in (PREF, RDFS_LABEL, TITLE):
+    for predicate in (PREF, RDFS_LABEL, TITLE, *fallback):
         for quad in store.quads_for_pattern(node, predicate, None, ox.DefaultGraph()):
             literal = quad.object
             if isinstance(literal, ox.Literal):
@@ -85,9 +86,11 @@ def page_model(state: ServerState, iri: str) -> dict:
     links = Links(state)
     path = state.local_path(iri)
 
+    fallback = (ox.NamedNode(state.base + "ontology#labelAsWritten"),)
+
     def value(term) -> dict:
         if isinstance(term, ox.NamedNode):
-            text = label(store, term) or links.short(term.value)
+            text = label(store, term, fallback=fallback) or links.short(term.value)
             return {"text": text, "href": links.href(term.value), "iri": term.value}
         if isinstance(term, ox.Literal):
             return {"text": term.value, "lang": term.language}
@@ -116,7 +119,7 @@ def page_model(state: ServerState, iri: str) -> dict:
                        "http://www.w3.org/ns/prov#wasDerivedFrom"]
     provenance = [properties.pop(k) for k in provenance_keys if k in properties]
     hidden = {state.base + "ontology#" + name for name in ("order",)}
-    title = label(store, node) or links.short(iri)
+    title = label(store, node, fallback=fallback) or links.short(iri)
     model = {
         "iri": iri, "title": title, "types": types,
         "properties": sorted((v for k, v in properties.items() if k not in hidden), key=lambda e: e["label"]),
