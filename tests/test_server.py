@@ -146,13 +146,13 @@ def test_runaway_query_is_stopped_while_others_are_answered(live_server):
     # the killed worker is replaced: the endpoint still answers
     after = httpx.get(live_server.url + "/sparql", params={"query": M3},
                       headers={"Accept": "application/sparql-results+json"}, timeout=30)
-    assert after.status_code == 200
+    assert after.status_code == 200, after.text
 
 
 def test_row_cap(live_server):
     response = httpx.get(live_server.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"},
                          headers={"Accept": "application/sparql-results+json"})
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert len(response.json()["results"]["bindings"]) == live_server.max_rows
     assert response.headers["x-cqp-truncated"] == "true"
 

@@ -6,6 +6,7 @@ import json
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ..analysis import ANALYSES, ReferentialFacts, bipartite_graph
 from ..queries import QueryError
@@ -39,7 +40,7 @@ def json_response(state: ServerState, key, compute) -> Response:
 
 @router.get("/queries", response_model=list[QueryInfo], tags=["named queries"],
             summary="The named queries: name, title, description and parameters")
-def list_queries(request: Request):
+async def list_queries(request: Request):
     state = state_of(request)
     return json_response(state, ("queries",), lambda: [
         {**q.as_dict(), "url": f"/api/queries/{q.name}"} for q in state.catalogue])
@@ -52,7 +53,7 @@ def list_queries(request: Request):
                  "kind": "C", "domain": "OT"}]}, "text/csv": {}}},
                 404: {"description": "no such named query"},
                 422: {"description": "missing, unknown or invalid parameter"}})
-def run_query(request: Request, name: str = Path(examples=["competences-for-mission"])):
+async def run_query(request: Request, name: str = Path(examples=["competences-for-mission"])):
     state = state_of(request)
     params = dict(request.query_params)
     fmt = params.pop("format", None)
@@ -79,7 +80,7 @@ def run_query(request: Request, name: str = Path(examples=["competences-for-miss
 # -- resources -----------------------------------------------------------------------------
 
 @router.get("/missions", response_model=list[MissionSummary], tags=["referential"], summary="The missions")
-def missions(request: Request):
+async def missions(request: Request):
     state = state_of(request)
     return json_response(state, ("missions",), lambda: state.named("missions").rows)
 
@@ -92,7 +93,7 @@ def _mission(state: ServerState, code: str) -> dict:
 
 
 @router.get("/missions/{code}", response_model=Mission, tags=["referential"], summary="A mission with its activities")
-def mission(request: Request, code: str = Path(examples=["M3"])):
+async def mission(request: Request, code: str = Path(examples=["M3"])):
     state = state_of(request)
 
     def compute():
@@ -105,7 +106,7 @@ def mission(request: Request, code: str = Path(examples=["M3"])):
 
 @router.get("/missions/{code}/competences", response_model=list[CompetenceOnPage], tags=["referential"],
             summary="The competences a mission needs, with the wording on its page")
-def mission_competences(request: Request, code: str = Path(examples=["M3"])):
+async def mission_competences(request: Request, code: str = Path(examples=["M3"])):
     state = state_of(request)
 
     def compute():
@@ -117,14 +118,14 @@ def mission_competences(request: Request, code: str = Path(examples=["M3"])):
 
 @router.get("/competences", response_model=list[Competence], tags=["referential"],
             summary="Every competence with kind, domain and number of missions")
-def competences(request: Request):
+async def competences(request: Request):
     state = state_of(request)
     return json_response(state, ("competences",), lambda: state.named("competences").rows)
 
 
 @router.get("/competences/{code}", response_model=CompetenceDetail, tags=["referential"],
             summary="A competence with the missions that need it and its variants")
-def competence(request: Request, code: str = Path(examples=["RSF10"])):
+async def competence(request: Request, code: str = Path(examples=["RSF10"])):
     state = state_of(request)
 
     def compute():
@@ -144,13 +145,13 @@ def competence(request: Request, code: str = Path(examples=["RSF10"])):
 
 
 @router.get("/domains", response_model=list[Domain], tags=["referential"], summary="The competence domains")
-def domains(request: Request):
+async def domains(request: Request):
     state = state_of(request)
     return json_response(state, ("domains",), lambda: state.named("domains").rows)
 
 
 @router.get("/blocks", response_model=list[Block], tags=["referential"], summary="The competence blocks")
-def blocks(request: Request):
+async def blocks(request: Request):
     state = state_of(request)
     return json_response(state, ("blocks",), lambda: state.named("blocks").rows)
 
@@ -161,7 +162,7 @@ def _facts(state: ServerState) -> ReferentialFacts:
 
 @router.get("/coverage", response_model=Coverage, tags=["analyses"],
             summary="Coverage gaps of the referential (competences no mission needs, numbering gaps…)")
-def coverage(request: Request):
+async def coverage(request: Request):
     state = state_of(request)
 
     def compute():
@@ -178,13 +179,13 @@ def coverage(request: Request):
 
 
 @router.get("/analyses", tags=["analyses"], summary="The names of the network analyses")
-def analyses(request: Request):
+async def analyses(request: Request):
     return list(ANALYSES)
 
 
 @router.get("/analyses/{name}", tags=["analyses"], summary="One network analysis (networkx)",
             responses={404: {"description": "no such analysis"}})
-def analysis(request: Request, name: str = Path(examples=["transversality"])):
+async def analysis(request: Request, name: str = Path(examples=["transversality"])):
     state = state_of(request)
     if name not in ANALYSES:
         raise HTTPException(404, f"no analysis {name!r} (known: {', '.join(ANALYSES)})")
@@ -223,7 +224,8 @@ async def programme_coverage(request: Request):
     text = await _body_text(request)
     fmt = "csv" if request.headers.get("content-type", "").startswith("text/csv") else "yaml"
     try:
-        result = coverage_of_file("programme." + fmt, state.settings, state.graph, text=text, fmt=fmt)
+        result = await run_in_threadpool(coverage_of_file, "programme." + fmt, state.settings, state.graph,
+                                         text=text, fmt=fmt)
     except InputError as exc:
         return Response(json_bytes({"detail": exc.as_dict()}), status_code=422, media_type="application/json")
     media = choose(request.headers.get("accept"), ["application/json", "text/html", "text/csv"])
@@ -247,7 +249,7 @@ async def decisions(request: Request):
     state = state_of(request)
     text = await _body_text(request)
     try:
-        result = decide_file("results.yaml", state.settings, state.graph, text=text)
+        result = await run_in_threadpool(decide_file, "results.yaml", state.settings, state.graph, text=text)
     except InputError as exc:
         return Response(json_bytes({"detail": exc.as_dict()}), status_code=422, media_type="application/json")
     except ValueError as exc:

@@ -104,11 +104,11 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
 
     app.include_router(sparql_router(state.executor, path="/sparql", max_rows=settings.max_rows,
                                      max_body=max_body, prefixes=state.prefixes, graphs=state.graphs,
-                                     html_redirect="/query"))
+                                     html_redirect="/query", cache=state.cache if cache else None))
     app.include_router(api_routes.router)
 
     @app.get("/docs", include_in_schema=False)
-    def docs():
+    async def docs():
         if not swagger:
             return Response("Swagger UI is not installed; the OpenAPI document is at /openapi.json.\n",
                             media_type="text/plain")
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
                                    swagger_favicon_url="/_swagger/favicon-32x32.png")
 
     @app.get("/", include_in_schema=False)
-    def home():
+    async def home():
         def compute():
             links = linked_data.Links(state)
             certs = []
@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         return HTMLResponse(state.cached(("home",), compute))
 
     @app.get("/query", include_in_schema=False)
-    def query_page(request: Request):
+    async def query_page(request: Request):
         def compute():
             queries = {q.name: {"title": q.title, "description": q.description,
                                 "sparql": _with_prefixes(q.sparql, q.params, state)} for q in state.catalogue}
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
 
     @app.get("/ontology", include_in_schema=False)
     @app.get("/ontology.{ext}", include_in_schema=False)
-    def ontology_page(request: Request, ext: str | None = None):
+    async def ontology_page(request: Request, ext: str | None = None):
         from ..graph import load_ontology
         from ..ontology_doc import ontology_html
         from .formats import EXTENSIONS
@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
 
     @app.get("/dataset", include_in_schema=False)
     @app.get("/.well-known/void", include_in_schema=False)
-    def dataset(request: Request):
+    async def dataset(request: Request):
         root = str(request.base_url).rstrip("/")
         media = from_format_param(request.query_params.get("format")) or \
             choose(request.headers.get("accept"), ["text/turtle", "text/html", "application/ld+json",
@@ -197,14 +197,14 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
                         headers={"Vary": "Accept"})
 
     @app.get("/dumps/", include_in_schema=False)
-    def dumps_index(request: Request):
+    async def dumps_index(request: Request):
         rows = "".join(f'<li><a href="/dumps/{d.name}">{d.name}</a> ({d.media_type}, {d.size} octets)</li>'
                        for d in distributions(request))
         return HTMLResponse(template("message.html.j2").render(
             title="Téléchargements", message="") .replace("<p></p>", f"<ul>{rows}</ul>"))
 
     @app.get("/dumps/{name}", include_in_schema=False)
-    def dump(name: str):
+    async def dump(name: str):
         if name not in DUMPS and name != "context.jsonld":
             return Response("No such dump.\n", status_code=404, media_type="text/plain")
         path = state.graph_file.parent / name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import os
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -131,6 +132,23 @@ def _worker_main(conn, sources: list[Source]) -> None:
 
 # -- in the server -----------------------------------------------------------------------
 
+async def _readable(conn, timeout: float) -> bool:
+    """Wait, without a thread, until `conn` has data (True) or `timeout` passes (False)."""
+    if conn.poll(0):
+        return True
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    fd = conn.fileno()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+    try:
+        return await asyncio.wait_for(ready, timeout)
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(fd)
+        os.set_blocking(fd, True)  # the event loop made it non-blocking; recv() reads whole messages
+
+
 class _Worker:
     def __init__(self, ctx, sources):
         self.conn, child = ctx.Pipe()
@@ -206,12 +224,11 @@ class Executor:
             raise QueryTimeout(f"no SPARQL worker was free within {limit:g} s") from None
         try:
             worker.conn.send(request)
-            ready = await loop.run_in_executor(None, worker.conn.poll, max(0.0, deadline - loop.time()))
-            if not ready:
+            if not await _readable(worker.conn, max(0.0, deadline - loop.time())):
                 asyncio.ensure_future(self._replace(worker))
                 raise QueryTimeout(f"the query ran past its {limit:g} s limit and was stopped")
             reply = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError, BrokenPipeError) as exc:
             asyncio.ensure_future(self._replace(worker))
             raise ExecutorUnavailable("the SPARQL worker stopped; it is being restarted") from None
         except asyncio.CancelledError:  # the client went away mid-query: the worker's state is unknown

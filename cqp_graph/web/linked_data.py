@@ -184,7 +184,7 @@ def router(state_getter) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
     @api.get("/{path:path}")
-    def resolve(request: Request, path: str):
+    async def resolve(request: Request, path: str):
         state: ServerState = state_getter(request)
         extension = None
         stem = path

@@ -11,6 +11,7 @@ description on a GET without a query; updates refused with 403.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 from urllib.parse import parse_qs
 
@@ -25,6 +26,7 @@ from .negotiation import choose
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
 READ_ONLY = "This SPARQL endpoint is read-only: SPARQL Update is not offered here."
+NON_DETERMINISTIC = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE|SERVICE)\b", re.IGNORECASE)
 
 
 def _text(status: int, message: str, headers: dict | None = None) -> Response:
@@ -73,8 +75,13 @@ def sparql_router(
     prefixes: dict | None = None,
     graphs: Callable[[], list[tuple[str | None, int]]] = lambda: [],
     html_redirect: str | None = None,
+    cache=None,
 ) -> APIRouter:
-    """The router; `executor` may be a callable, for apps that start their executor later."""
+    """The router; `executor` may be a callable, for apps that start their executor later.
+
+    `cache`, when given (an object with lookup(key) and store(key, value)), keeps successful
+    replies of deterministic queries: the data behind a read-only endpoint does not change.
+    """
     router = APIRouter(tags=["SPARQL"])
 
     def get_executor() -> Executor:
@@ -86,12 +93,21 @@ def sparql_router(
                           named_graphs=named_graphs, max_rows=max_rows,
                           base_iri=str(request.url_for("sparql_get").replace(query="")), prefixes=prefixes,
                           format=fmt)
+        key = None
+        if cache is not None and not NON_DETERMINISTIC.search(query):
+            key = (query, qr.accept, fmt, tuple(default_graphs), tuple(named_graphs))
+            hit = cache.lookup(key)
+            if hit is not None:
+                return Response(hit.body, status_code=hit.status, media_type=charset(hit.media_type),
+                                headers={**hit.headers, "Vary": "Accept"})
         try:
             reply = await get_executor().run(qr)
         except QueryTimeout as exc:
             return _text(503, f"Query stopped: {exc}.", {"Retry-After": "1"})
         except ExecutorUnavailable as exc:
             return _text(503, f"SPARQL service unavailable: {exc}.", {"Retry-After": "2"})
+        if key is not None and reply.status == 200:
+            cache.store(key, reply)
         headers = dict(reply.headers)
         headers["Vary"] = "Accept"
         return Response(reply.body, status_code=reply.status, media_type=charset(reply.media_type), headers=headers)

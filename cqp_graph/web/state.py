@@ -25,6 +25,20 @@ class LRU:
         self.hits = 0
         self.misses = 0
 
+    def lookup(self, key):
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+            self.hits += 1
+        else:
+            self.misses += 1
+        return value
+
+    def store(self, key, value) -> None:
+        self.data[key] = value
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+
     def get(self, key, compute):
         try:
             value = self.data[key]
