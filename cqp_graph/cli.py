@@ -340,6 +340,7 @@ def serve(
     workers: int = typer.Option(2, help="SPARQL worker processes (each holds a copy of the graph)."),
     graph: Optional[Path] = typer.Option(None, "--graph", help="Serve this N-Triples dump (default: dist/graph.nt, built if missing)."),
     graph_data: list[str] = typer.Option([], "--graph-data", help="IRI=FILE: also load FILE as the named graph IRI; repeatable."),
+    merge: list[Path] = typer.Option([], "--merge", help="Also load FILE into the default graph (e.g. an RNCP import); repeatable."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache responses (for measuring)."),
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
@@ -359,6 +360,10 @@ def serve(
         if not Path(path).exists():
             _fail(f"--graph-data: no such file {path}")
         sources.append(Source(str(Path(path).resolve()), iri))
+    for path in merge:
+        if not path.exists():
+            _fail(f"--merge: no such file {path}")
+        sources.append(Source(str(path.resolve())))
     try:
         application = create_app(settings, graph_file=graph, extra_sources=sources, workers=workers,
                                  cache=not no_cache)
@@ -366,6 +371,83 @@ def serve(
         _fail(str(exc))
     console.print(f"cqp-graph sur http://{host}:{port}/ — SPARQL : /sparql, éditeur : /query, API : /docs")
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command("import-rncp")
+def import_rncp_command(
+    export: Path = typer.Argument(..., help="France Compétences export (RNCP or RS fiches, flux 4.1)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Turtle file to write."),
+    report_file: Optional[Path] = typer.Option(None, "--report", help="Also write the import report as JSON."),
+    validate_shapes: bool = typer.Option(True, "--validate/--no-validate", help="Check fiches with shapes/rncp."),
+    base: Optional[str] = BaseOption,
+):
+    """Import an RNCP / RS export, streaming (memory bounded); malformed fiches are reported, not fatal."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from .atomic import write_text
+    from .graph import load_input_shapes
+    from .rncp_import import import_rncp
+
+    settings = _settings(base)
+    if not export.exists():
+        _fail(f"{export}: no such file")
+    shapes = load_input_shapes(settings, "rncp", "rncp") if validate_shapes else None
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=err) as progress:
+        task = progress.add_task(f"Import {export.name}", total=export.stat().st_size)
+        try:
+            report = import_rncp(export, output, settings.base, lambda n: progress.advance(task, n), shapes=shapes)
+        except (ValueError, OSError) as exc:
+            _fail(str(exc))
+    summary = report.as_dict()
+    console.print(f"{summary['fiches']} fiches ({summary['rncp']} RNCP, {summary['rs']} RS), {summary['blocks']} blocs, "
+                  f"{summary['items']} compétences listées, {summary['skipped']} fiches écartées → {output}")
+    console.print(f"découpage des listes de compétences : {summary['itemisation']}")
+    for problem in summary["problems"]:
+        err.print(f"[yellow]problème[/] {problem}", highlight=False)
+    if report_file:
+        write_text(report_file, json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    raise typer.Exit(0 if not summary["problems"] else 3)
+
+
+@app.command("align-rome")
+def align_rome(
+    suggest: bool = typer.Option(True, "--suggest/--no-suggest", help="Write suggestions for review."),
+    rome: Path = typer.Option(Path("../shared/rome"), "--rome", help="Folder of the ROME 4.0 open-data CSV files."),
+    all_items: bool = typer.Option(False, "--all-items", help="Search every ROME item, not only those of D1401/D1409/D1432."),
+    top: int = typer.Option(3, help="Suggestions per competence."),
+    output: Path = typer.Option(Path("dist/rome-suggestions.csv"), "--output", "-o"),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Suggest ROME 4.0 counterparts of each competence (TF-IDF over French labels, no network) for review."""
+    import csv
+    import io
+
+    from .atomic import write_text
+    from .queries import QueryCatalogue, run_named
+    from .rome import CANDIDATE_SHEETS, load_rome
+    from .rome import suggest as suggest_items
+    from .store import store_from_graph
+
+    settings = _settings(base, data)
+    if not suggest:
+        _fail("nothing to do: --suggest writes candidates; reviewed mappings live in data/<referential>/rome-mappings.csv")
+    try:
+        items = load_rome(rome, None if all_items else CANDIDATE_SHEETS)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    store = store_from_graph(_graph(settings, None))
+    competences = run_named(store, QueryCatalogue(settings.queries_dir).get("competences"), {}, settings.base).rows
+    with console.status(f"Similarité de {len(competences)} compétences avec {len(items)} éléments du ROME…"):
+        rows = suggest_items(competences, items, top=top)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["subject_id"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(output, buffer.getvalue())
+    console.print(f"{len(rows)} suggestions pour {len({r['subject_id'] for r in rows})} compétences → {output}")
+    console.print("Revoir, puis reporter les correspondances retenues dans data/<référentiel>/rome-mappings.csv.")
 
 
 @app.command()

@@ -35,10 +35,10 @@ def load_shapes(settings: Settings, quality: bool = True) -> Graph:
     return rebase(shapes, settings.base, DEFAULT_BASE)
 
 
-def load_input_shapes(settings: Settings, name: str) -> Graph:
-    """The shapes of an input file kind (shapes/inputs/<name>.ttl): programme, results."""
+def load_input_shapes(settings: Settings, name: str, folder: str = "inputs") -> Graph:
+    """The shapes of an input kind (shapes/inputs/<name>.ttl: programme, results; shapes/rncp/rncp.ttl)."""
     shapes = Graph()
-    path = settings.shapes_dir / "inputs" / f"{name}.ttl"
+    path = settings.shapes_dir / folder / f"{name}.ttl"
     try:
         shapes.parse(path, format="turtle")
     except Exception as exc:

@@ -88,7 +88,44 @@ class ReferentialGraph:
         self._variants(tables["variants.csv"])
         self._blocks(tables["blocks.csv"], tables["units.csv"])
         self._evaluation(tables)
+        self._rome(tables["rome-mappings.csv"])
         return self.graph
+
+    def _rome(self, rows: list[Row]):
+        cqp = self.cqp
+        if not rows:
+            return
+        base = self.iri.base
+        scheme = URIRef(f"{base}rome/rome-4.0")
+        for index, row in enumerate(rows, start=1):
+            subject = self.job if row["subject_id"] == "JOB" else self.iri("competence", row["subject_id"])
+            kind = row["object_type"]
+            target = URIRef(f"{base}rome/{'job' if kind == 'job' else 'item'}/{row['object_id']}")
+            predicate = SKOS[row["predicate_id"].split(":", 1)[1]]
+            self.add(subject, predicate, target)
+            self.add(target, RDF.type, SKOS.Concept)
+            self.add(target, RDF.type, cqp.RomeConcept)
+            self.add(target, SKOS.notation, Literal(row["object_id"]))
+            self.add(target, SKOS.prefLabel, _fr(row["object_label"]))
+            self.add(target, SKOS.inScheme, scheme)
+            self.add(target, cqp.romeKind, Literal(kind))
+            self.add(scheme, RDF.type, SKOS.ConceptScheme)
+            self.add(scheme, SKOS.prefLabel, _fr("ROME 4.0 (France Travail)"))
+            self.add(scheme, DCTERMS.source, Literal(row["object_source"]))
+            mapping = self.iri("rome-mapping", str(index))
+            self.add(mapping, RDF.type, cqp.Mapping)
+            self.add(mapping, cqp.mappingSubject, subject)
+            self.add(mapping, cqp.mappingPredicate, predicate)
+            self.add(mapping, cqp.mappingObject, target)
+            self.add(mapping, cqp.confidence, Literal(canonical_decimal(row["confidence"]), datatype=XSD.decimal))
+            self.add(mapping, DCTERMS.creator, Literal(row["author"]))
+            self.add(mapping, DCTERMS.date, Literal(row["mapping_date"], datatype=XSD.date))
+            self.add(mapping, cqp.mappingJustification,
+                     URIRef("https://w3id.org/semapv/vocab/" + row["mapping_justification"].split(":", 1)[1]))
+            if row.get("comment"):
+                self.add(mapping, cqp.note, _fr(row["comment"]))
+            self.add(mapping, cqp.sourceLines, Literal(str(row.line)))
+            self.add(mapping, SKOS.prefLabel, _fr(f"{row['subject_id']} {row['predicate_id']} ROME {row['object_id']}"))
 
     def _certification(self, rows: list[Row]):
         cert, cqp = self.cert, self.cqp
@@ -106,6 +143,8 @@ class ReferentialGraph:
                     self.add(cert, cqp.sourceLines, Literal(row["source_lines"]))
             elif prop == "type":
                 self.add(cert, DCTERMS.type, _fr(value, lang))
+            elif prop == "abbreviation":
+                self.add(cert, cqp.abbreviation, Literal(value))
             elif prop == "sector":
                 self.add(cert, cqp.sector, _fr(value, lang))
             elif prop == "rncp_number":

@@ -95,6 +95,8 @@ def referential_report(graph: Graph, store: ox.Store, settings: Settings) -> dic
         "source_gaps": rows("source-gaps"),
         "units": rows("units"),
         "minted": rows("minted-codes"),
+        "rome_alignments": rows("rome-alignments"),
+        "without_rome": rows("competences-without-rome"),
         "findings": {k: v for k, v in sorted(findings_by_shape.items())},
         "finding_counts": {"Violation": report.count("Violation"), "Warning": report.count("Warning"),
                            "Info": report.count("Info")},

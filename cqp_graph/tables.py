@@ -78,8 +78,9 @@ CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 TABLES: tuple[Table, ...] = (
     Table("certification.csv", "facts about the certification, one property a row", key=("property",), columns=(
-        Column("property", "title, type, sector, rncp_number, nsf_code, certifier, language or source_document",
-               pattern=r"^(title|type|sector|rncp_number|nsf_code|certifier|language|source_document)$"),
+        Column("property", "title, type, abbreviation, sector, rncp_number, nsf_code, certifier, language or "
+                           "source_document",
+               pattern=r"^(title|type|abbreviation|sector|rncp_number|nsf_code|certifier|language|source_document)$"),
         Column("value", "the value as the source gives it"),
         Column("lang", "language tag of the value (fr) or empty for a code", required=False),
         *SRC,
@@ -225,6 +226,23 @@ TABLES: tuple[Table, ...] = (
         Column("presence", "always or sometimes", pattern=r"^(always|sometimes)$"),
         *SRC,
         Column("note", "remark", required=False),
+    )),
+    Table("rome-mappings.csv", "reviewed alignments to ROME 4.0 (SSSOM-style): one mapping a row",
+          key=("subject_id", "predicate_id", "object_id"), required=False, columns=(
+        Column("subject_id", "competence code, or JOB for the job profile", pattern=CODE),
+        Column("predicate_id", "skos:exactMatch, skos:closeMatch, skos:relatedMatch, skos:broadMatch or skos:narrowMatch",
+               pattern=r"^skos:(exactMatch|closeMatch|relatedMatch|broadMatch|narrowMatch)$"),
+        Column("object_id", "ROME code (job sheet, e.g. D1409) or OGR code (competence or knowledge item)",
+               pattern=r"^([A-N][0-9]{4}|[0-9]+)$"),
+        Column("object_label", "the ROME label, as ROME writes it"),
+        Column("object_type", "job, competence or knowledge", pattern=r"^(job|competence|knowledge)$"),
+        Column("object_source", "ROME release the item comes from"),
+        Column("confidence", "0 to 1", type="decimal"),
+        Column("author", "who reviewed the mapping"),
+        Column("mapping_date", "when (YYYY-MM-DD)", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        Column("mapping_justification", "SEMAPV justification, e.g. semapv:ManualMappingCuration",
+               pattern=r"^semapv:[A-Za-z]+$"),
+        Column("comment", "why", required=False),
     )),
     Table("source-gaps.csv", "parts of the source whose layout was lost, and what is therefore not asserted",
           required=False, columns=(
