@@ -410,6 +410,67 @@ def import_rncp_command(
     raise typer.Exit(0 if not summary["problems"] else 3)
 
 
+@app.command("export-rncp")
+def export_rncp_command(
+    output: Path = typer.Option(..., "--output", "-o", help="XML file to write (France Compétences export shape)."),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Write the certification as an RNCP fiche (flux 4.1 element names and order)."""
+    from .rncp_export import export_rncp
+    from .store import store_from_graph
+
+    settings = _settings(base, data)
+    try:
+        export_rncp(store_from_graph(_graph(settings, None)), settings, output)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"écrit {output}")
+
+
+@app.command("export-elm")
+def export_elm_command(
+    output: Path = typer.Option(..., "--output", "-o", help="FILE.ttl or FILE.jsonld"),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Export the certification to the European Learning Model (elm:Qualification) for Europass."""
+    from .elm_export import export_elm
+    from .store import store_from_graph
+
+    settings = _settings(base, data)
+    try:
+        export_elm(store_from_graph(_graph(settings, None)), settings, output)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"écrit {output}")
+
+
+@app.command()
+def release(
+    version: str = typer.Argument(..., help="MAJOR.MINOR.PATCH"),
+    output: Path = typer.Option(Path("dist/releases"), "--output", "-o", help="Folder holding one folder per release."),
+    allow_missing: bool = typer.Option(False, "--allow-missing",
+                                       help="Release without the ELM export when a value it needs is unknown "
+                                            "(the release says so)."),
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """A dated, versioned release: dumps, ELM and RNCP exports, DCAT/VoID, PROV, checksums, changes."""
+    from .release import ReleaseError, make_release
+
+    settings = _settings(base, data)
+    with console.status("Publication…") as status:
+        try:
+            target = make_release(settings, version, output, allow_missing,
+                                  progress=lambda m: status.update(f"Publication {version} : {m}"))
+        except (ReleaseError, DataError) as exc:
+            _fail(str(exc))
+    for path in sorted(target.iterdir()):
+        console.print(f"  {path.name} ({path.stat().st_size:,} octets)")
+    console.print(f"version {version} publiée dans {target}")
+
+
 @app.command("align-rome")
 def align_rome(
     suggest: bool = typer.Option(True, "--suggest/--no-suggest", help="Write suggestions for review."),

@@ -373,6 +373,14 @@ class ReferentialGraph:
             for allowed in row["allowed_values"]:
                 self.add(node, cqp.allowedValue, Literal(allowed))
             self.add(node, cqp.basis, Literal(row["basis"]))
+        for row in tables["publication.csv"]:
+            node = self.iri("setting", row["code"])
+            self.labelled(node, cqp.Setting, row, row["code"])
+            self.add(self.cert, cqp.hasSetting, node)
+            self.add(node, cqp.settingKey, Literal(row["code"]))
+            if row.get("value"):
+                self.add(node, cqp.settingValue, Literal(row["value"]))
+            self.add(node, cqp.basis, Literal(row["basis"]))
         for row in tables["booklets.csv"]:
             node = self.iri("booklet", row["code"])
             self.labelled(node, cqp.Booklet, row, row["code"])

@@ -82,7 +82,7 @@ def split_competences(text: str) -> tuple[str, list[str], str | None]:
     unambiguously; preamble, the text before the first item (an introduction, not a competence)."""
     stripped = text.strip()
     codes = list(CODED_ITEM.finditer(stripped))
-    if len(codes) >= 2 and stripped.find(codes[0].group(1)) <= len(stripped) * 0.3:
+    if len(codes) >= 2 and stripped.find(codes[0].group(1)) <= max(300, len(stripped) * 0.3):
         starts = [m.start(1) for m in codes]
         items = [stripped[a:b].strip() for a, b in zip(starts, starts[1:] + [len(stripped)])]
         preamble = stripped[:starts[0]].strip() or None

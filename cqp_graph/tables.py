@@ -210,6 +210,14 @@ TABLES: tuple[Table, ...] = (
         Column("label", "what the setting means, in French"),
         *SRC,
     )),
+    Table("publication.csv", "values publishing needs (levels, ISCED-F, language); empty where nobody knows them yet",
+          required=False, columns=(
+        Column("code", "setting code (rncp-level, eqf-level, nqf-level, isced-f, language)", pattern=CODE),
+        Column("value", "the value, or empty when unknown", required=False),
+        Column("basis", "stated, declared-choice or unknown", pattern=r"^(stated|declared-choice|unknown)$"),
+        Column("label", "what it is and where it comes from, in French"),
+        *SRC,
+    )),
     Table("vae-steps.csv", "the steps of the VAE route", required=False, columns=(
         Column("code", "step code", pattern=CODE),
         Column("route", "code of the route the step belongs to", pattern=CODE),

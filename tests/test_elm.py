@@ -1,0 +1,70 @@
+"""ELM / Europass export: refuses without the values the profile needs; conforms to the official LOQ shapes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pyshacl import validate
+from rdflib import Graph, URIRef
+
+from cqp_graph.elm_export import ELM, MissingSetting, export_elm
+from cqp_graph.graph import build_graph
+from cqp_graph.store import store_from_graph
+
+from .conftest import SHARED, settings_for
+from .test_shapes import edit_csv, set_cell
+
+SHAPES = SHARED / "standards" / "elm"
+
+
+@pytest.fixture
+def filled(data_copy, tmp_path):
+    """A copy of the data whose unknown levels are filled with test values (not claims about the CQP)."""
+    edit_csv(data_copy, "publication.csv", set_cell("code", "eqf-level", "value", "4"))
+    edit_csv(data_copy, "publication.csv", set_cell("code", "nqf-level", "value", "4"))
+    settings = settings_for(data_copy, tmp_path)
+    return settings, store_from_graph(build_graph(settings))
+
+
+def test_refuses_and_names_the_missing_setting(store, settings, tmp_path):
+    with pytest.raises(MissingSetting) as excinfo:
+        export_elm(store, settings, tmp_path / "elm.ttl")
+    assert excinfo.value.code == "eqf-level"
+    assert not (tmp_path / "elm.ttl").exists()
+    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "export-elm", "--output", str(tmp_path / "x.ttl")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "eqf-level" in done.stderr
+
+
+@pytest.mark.parametrize("suffix,fmt", [(".ttl", "turtle"), (".jsonld", "json-ld")])
+def test_export_conforms_to_the_official_loq_shapes(filled, tmp_path, suffix, fmt):
+    if not SHAPES.exists():
+        pytest.skip(f"{SHAPES} not found: ../shared is absent")
+    settings, store = filled
+    path = export_elm(store, settings, tmp_path / f"elm{suffix}")
+    data = Graph().parse(path, format=fmt)
+    for shapes in ("LOQ-constraints.ttl", "LOQ-constraints-mdr.ttl"):
+        conforms, _, text = validate(data, shacl_graph=Graph().parse(SHAPES / shapes), inference="none",
+                                     advanced=True)
+        assert conforms, f"{shapes}\n{text}"
+    qualifications = set(data.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ELM.Qualification))
+    assert len(qualifications) == 4  # the CQP and its three blocks
+    whole = next(q for q in qualifications if (q, ELM.hasPart, None) in data)
+    assert len(list(data.objects(whole, ELM.hasPart))) == 3
+    assert len(list(data.objects(whole, ELM.learningOutcome))) == 57
+    assert len(list(data.objects(whole, ELM.provenBy))) == 3
+    assert any("70 %" in str(d) for d in data.objects(None, URIRef("http://purl.org/dc/terms/description")))
+
+
+def test_the_shapes_do_catch_a_broken_export(filled, tmp_path):
+    if not SHAPES.exists():
+        pytest.skip(f"{SHAPES} not found: ../shared is absent")
+    settings, store = filled
+    data = Graph().parse(export_elm(store, settings, tmp_path / "elm.ttl"))
+    data.remove((None, ELM.EQFLevel, None))
+    data.add((URIRef(settings.base + "elm/rncp28795"), URIRef(settings.base + "ontology#code"),
+              URIRef(settings.base + "x")))
+    conforms, _, text = validate(data, shacl_graph=Graph().parse(SHAPES / "LOQ-constraints.ttl"), inference="none")
+    assert not conforms and "EQFLevel" in text

@@ -1,0 +1,189 @@
+"""RNCP / RS import (streaming) and export, with the real extracts of ../shared/rncp."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tracemalloc
+import xml.etree.ElementTree as ET
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF
+
+from cqp_graph.graph import load_input_shapes
+from cqp_graph.namespaces import CQP
+from cqp_graph.rncp_export import export_rncp
+from cqp_graph.rncp_import import import_rncp, split_competences
+from cqp_graph.validate import validate_graph
+
+from .conftest import SHARED
+
+RNCP = SHARED / "rncp" / "export_fiches_RNCP_fixture.xml"
+RS = SHARED / "rncp" / "export_fiches_RS_fixture.xml"
+BASE = "https://w3id.org/cqp-graph/"
+
+
+def need(path):
+    if not path.exists():
+        pytest.skip(f"{path} not found: ../shared is absent")
+
+
+def xml_facts(path):
+    root = ET.parse(path).getroot()
+    fiches = {f.findtext("NUMERO_FICHE"): f for f in root.findall("FICHE")}
+    blocks = {b.findtext("CODE"): b for f in fiches.values() for b in f.findall("BLOCS_COMPETENCES/BLOC_COMPETENCES")}
+    return fiches, blocks
+
+
+@pytest.mark.parametrize("path", [RNCP, RS], ids=["RNCP", "RS"])
+def test_every_fiche_block_and_code_arrives(path, tmp_path, settings):
+    need(path)
+    report = import_rncp(path, tmp_path / "out.ttl", BASE, shapes=load_input_shapes(settings, "rncp", "rncp"))
+    assert report.problems == []
+    fiches, blocks = xml_facts(path)
+    graph = Graph().parse(tmp_path / "out.ttl")
+    numbers = {str(o) for o in graph.objects(None, CQP.recordNumber)}
+    assert numbers == set(fiches)
+    codes = {str(o) for s, o in graph.subject_objects(CQP.code) if (None, CQP.hasBlock, s) in graph}
+    assert codes == set(blocks)
+    for number, fiche in fiches.items():
+        record = URIRef(f"{BASE}rncp/{number}")
+        assert {str(o) for o in graph.objects(record, CQP.romeCode)} == \
+            {r.findtext("CODE") for r in fiche.findall("CODES_ROME/ROME")}
+        assert {str(o) for o in graph.objects(record, CQP.nsfCode)} == \
+            {r.findtext("CODE") for r in fiche.findall("CODES_NSF/NSF")}
+        assert {str(o) for o in graph.objects(record, CQP.formacode)} == \
+            {r.findtext("CODE") for r in fiche.findall("FORMACODES/FORMACODE")}
+        sirets = {c.findtext("SIRET_CERTIFICATEUR") for c in fiche.findall("CERTIFICATEURS/CERTIFICATEUR")} - {None}
+        found = {str(o) for c in graph.objects(record, CQP.certifier) for o in graph.objects(c, CQP.siret)}
+        assert found == sirets
+        assert len(list(graph.objects(record, CQP.hasAccessRoute))) == len([e for e in fiche if e.tag.startswith("SI_JURY")])
+    for code, block in blocks.items():
+        node = URIRef(f"{BASE}rncp/block/{code}")
+        assert str(graph.value(node, CQP.competenceListText)) == block.findtext("LISTE_COMPETENCES")
+        assert str(graph.value(node, CQP.assessmentText)) == block.findtext("MODALITES_EVALUATION")
+    assert validate_graph(graph, load_input_shapes(settings, "rncp", "rncp")).conforms
+
+
+def test_links_between_certifications_and_correspondences(tmp_path):
+    need(RNCP)
+    import_rncp(RNCP, tmp_path / "out.ttl", BASE)
+    graph = Graph().parse(tmp_path / "out.ttl")
+    old = URIRef(f"{BASE}rncp/RNCP34762")
+    assert (old, URIRef("http://purl.org/dc/terms/isReplacedBy"), URIRef(f"{BASE}rncp/RNCP39568")) in graph
+    assert (old, URIRef("http://purl.org/dc/terms/replaces"), URIRef(f"{BASE}rncp/RNCP24998")) in graph
+    correspondences = list(graph.subjects(RDF.type, CQP.BlockCorrespondence))
+    fiches, _ = xml_facts(RNCP)
+    assert len(correspondences) == sum(len(f.findall("CORRESPONDANCES/CORRESPONDANCE")) for f in fiches.values())
+
+
+def test_competence_lists_split_only_where_unambiguous():
+    assert split_competences("A1C1. Evaluer x        A1C2.Apprécier y")[:2] == \
+        ("codes", ["A1C1. Evaluer x", "A1C2.Apprécier y"])
+    assert split_competences("En mobilisant :    A5.C1. Réaliser    A5.C2. Faire") == \
+        ("codes", ["A5.C1. Réaliser", "A5.C2. Faire"], "En mobilisant :")
+    assert split_competences("- Analyser  - Proposer une   solution  - Comparer")[:2] == \
+        ("bullets", ["Analyser", "Proposer une solution", "Comparer"])
+    assert split_competences("Installer et configurer  Maquetter des interfaces") == ("none", [], None)
+    assert split_competences("1.1 Recueillir    1.1.1 Auditer") == ("none", [], None)
+
+
+def test_malformed_fiches_are_reported_and_the_rest_goes_on(tmp_path):
+    need(RNCP)
+    text = RNCP.read_text(encoding="utf-8")
+    text = text.replace("<NUMERO_FICHE>RNCP35809</NUMERO_FICHE>", "<NUMERO_FICHE>???</NUMERO_FICHE>", 1)
+    text = text.replace("<DATE_FIN_ENREGISTREMENT>31/08/2024</DATE_FIN_ENREGISTREMENT>",
+                        "<DATE_FIN_ENREGISTREMENT>31/02/2024</DATE_FIN_ENREGISTREMENT>", 1)
+    broken = tmp_path / "broken.xml"
+    broken.write_text(text, encoding="utf-8")
+    report = import_rncp(broken, tmp_path / "out.ttl", BASE)
+    assert report.fiches == 11 and report.skipped == 1
+    messages = [str(p) for p in report.problems]
+    assert any("fiche #2" in m and "NUMERO_FICHE '???'" in m for m in messages)
+    assert any("RNCP34762" in m and "31/02/2024" in m for m in messages)
+    graph = Graph().parse(tmp_path / "out.ttl")
+    assert (URIRef(f"{BASE}rncp/RNCP34762"), CQP.recordNumber, Literal("RNCP34762")) in graph
+
+
+def test_truncated_file_keeps_what_came_before(tmp_path):
+    need(RNCP)
+    text = RNCP.read_text(encoding="utf-8")
+    cut = text.index("<NUMERO_FICHE>RNCP37488</NUMERO_FICHE>")
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_text(text[:cut], encoding="utf-8")
+    report = import_rncp(truncated, tmp_path / "out.ttl", BASE)
+    assert report.fiches == 4
+    assert any("XML syntax error at line" in str(p) for p in report.problems)
+
+
+def test_streaming_memory_stays_bounded(tmp_path):
+    """Twenty times the fixture's fiches: peak memory grows far less than the file."""
+    need(RNCP)
+    text = RNCP.read_text(encoding="utf-8")
+    head, body = text.split("<FICHE>", 1)
+    body, tail = body.rsplit("</FICHE>", 1)
+    fiches = "<FICHE>" + body + "</FICHE>"
+
+    def peak(copies: int) -> int:
+        path = tmp_path / f"big{copies}.xml"
+        path.write_text(head + fiches * copies + tail, encoding="utf-8")
+        tracemalloc.start()
+        import_rncp(path, tmp_path / "big.ttl", BASE)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(2), peak(20)
+    assert large < small * 3, f"peak {small} bytes for 2 copies, {large} for 20: memory grows with the file"
+
+
+def test_cli_import_with_progress_and_report(tmp_path):
+    need(RS)
+    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "import-rncp", str(RS), "--output",
+                           str(tmp_path / "rs.ttl"), "--report", str(tmp_path / "report.json")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "report.json").read_text())["rs"] == 8
+
+
+def test_export_has_the_exports_element_names_and_order(store, settings, tmp_path):
+    need(RNCP)
+    export_rncp(store, settings, tmp_path / "fiche.xml")
+    ours = ET.parse(tmp_path / "fiche.xml").getroot()
+    assert ours.tag == "FICHES" and ours.findtext("VERSION_FLUX") == "4.1"
+    fiche = ours.find("FICHE")
+    reference_order = []
+    for real in ET.parse(RNCP).getroot().findall("FICHE"):
+        for child in real:
+            if child.tag not in reference_order:
+                reference_order.append(child.tag)
+    tags = [child.tag for child in fiche]
+    assert set(tags) <= set(reference_order)
+    assert tags == sorted(tags, key=reference_order.index), "elements in the export's order"
+    assert fiche.findtext("NUMERO_FICHE") == "RNCP28795"
+    assert [b.findtext("CODE") for b in fiche.findall("BLOCS_COMPETENCES/BLOC_COMPETENCES")] == \
+        ["RNCP28795BC01", "RNCP28795BC02", "RNCP28795BC03"]
+    assert {r.findtext("CODE") for r in fiche.findall("CODES_ROME/ROME")} == {"D1409", "D1432"}
+    assert fiche.find("NOMENCLATURE_EUROPE") is None, "no level is invented"
+    block = fiche.find("BLOCS_COMPETENCES/BLOC_COMPETENCES")
+    assert "70 %" in block.findtext("MODALITES_EVALUATION")
+
+
+def test_export_import_round_trip(store, settings, tmp_path, catalogue):
+    from cqp_graph.queries import run_named
+
+    export_rncp(store, settings, tmp_path / "fiche.xml")
+    report = import_rncp(tmp_path / "fiche.xml", tmp_path / "back.ttl", BASE)
+    assert report.problems == [] and report.blocks == 3
+    graph = Graph().parse(tmp_path / "back.ttl")
+    for block in run_named(store, catalogue.get("blocks"), {}, settings.base).rows:
+        code = f"RNCP28795BC{int(block['code'][1:]):02d}"
+        node = URIRef(f"{BASE}rncp/block/{code}")
+        assert str(graph.value(node, URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"))) == block["label"]
+        assert str(graph.value(node, CQP.itemisation)) == "bullets"
+        items = {str(t).split(" ", 1)[0] for i in graph.objects(node, CQP.hasItem) for t in graph.objects(i, CQP.itemText)}
+        expected = {r["code"] for r in run_named(store, catalogue.get("block-contents"), {"block": block["code"]},
+                                                 settings.base).rows if r["item_type"] == "competence"}
+        assert items == expected
