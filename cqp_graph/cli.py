@@ -418,11 +418,17 @@ def export_rncp_command(
 ):
     """Write the certification as an RNCP fiche (flux 4.1 element names and order)."""
     from .rncp_export import export_rncp
+
+    _export(export_rncp, output, base, data)
+
+
+def _export(writer, output: Path, base: Optional[str], data: Optional[Path]) -> None:
+    """Run an exporter on the built graph; a value it cannot write is a clear error."""
     from .store import store_from_graph
 
     settings = _settings(base, data)
     try:
-        export_rncp(store_from_graph(_graph(settings, None)), settings, output)
+        writer(store_from_graph(_graph(settings, None)), settings, output)
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"écrit {output}")
@@ -436,14 +442,8 @@ def export_elm_command(
 ):
     """Export the certification to the European Learning Model (elm:Qualification) for Europass."""
     from .elm_export import export_elm
-    from .store import store_from_graph
 
-    settings = _settings(base, data)
-    try:
-        export_elm(store_from_graph(_graph(settings, None)), settings, output)
-    except ValueError as exc:
-        _fail(str(exc))
-    console.print(f"écrit {output}")
+    _export(export_elm, output, base, data)
 
 
 @app.command()

@@ -193,7 +193,7 @@ def router(state_getter) -> APIRouter:
             if extension not in EXTENSIONS:
                 stem, extension = path, None
         iri = state.base + stem
-        if not stem or not exists(state, iri):
+        if not stem or not state.cached(("exists", iri), lambda: exists(state, iri)):
             return not_found(request, f"Aucune ressource n'a l'IRI {iri}.")
         if extension is None:
             wanted = from_format_param(request.query_params.get("format"))
@@ -210,8 +210,9 @@ def router(state_getter) -> APIRouter:
             return Response(status_code=304, headers={"ETag": etag})
         headers = {"ETag": etag, "Link": f'<{iri}>; rel="describes"'}
         if media == "text/html":
-            html = state.cached(("page", iri), lambda: template("resource.html.j2").render(p=page_model(state, iri)))
-            return HTMLResponse(html, headers=headers)
+            body = state.cached(("page", iri), lambda: template("resource.html.j2").render(
+                p=page_model(state, iri)).encode("utf-8"))
+            return Response(body, media_type="text/html; charset=utf-8", headers=headers)
         body = state.cached(("doc", iri, media), lambda: rdf_document(state, iri, media))
         return Response(body, media_type=charset(media), headers=headers)
 
