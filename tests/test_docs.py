@@ -27,8 +27,8 @@ def test_data_format_doc_is_generated_from_the_tables():
 
 def test_readme_gives_two_commands_and_ci_runs_them():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert 'python3 -m pip install -e ".[test]" && cqp-graph build' in README
-    assert 'python3 -m pip install -e ".[test]" && cqp-graph build' in ci
+    assert 'python3 -m pip install -e ".[test]" && python3 -m cqp_graph build' in README
+    assert 'python3 -m pip install -e ".[test]" && python3 -m cqp_graph build' in ci
     assert "python3 -m pytest" in README and "python3 -m pytest" in ci
 
 

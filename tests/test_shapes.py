@@ -177,3 +177,22 @@ def test_quality_findings_of_the_real_data(graph, shapes):
     assert len(_warnings(report, "UnitWithoutBlockShape")) == 10
     assert len(_warnings(report, "CodeVariantShape")) == 2
     assert len(_warnings(report, "MintedCodeShape")) == 25  # 12 aptitudes, 3 blocks, 10 units
+
+
+def test_validate_command_reports_and_exits_non_zero_on_a_violation(data_copy, tmp_path):
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "cqp_graph", "validate", "--data", str(data_copy)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "Warning" in ok.stdout and "RC1" in ok.stdout
+    edit_csv(data_copy, "rules.csv", set_cell("code", "vae-block", "min_percent", "170"))
+    bad = subprocess.run([sys.executable, "-m", "cqp_graph", "validate", "--data", str(data_copy), "--format", "json"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    import json
+
+    findings = json.loads(bad.stdout)
+    assert any(f["severity"] == "Violation" and f["focus"].endswith("rule/vae-block") and f["path"] == "cqp:minimumPercent"
+               for f in findings)
