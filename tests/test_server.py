@@ -297,3 +297,35 @@ def test_openapi_documents_resources_with_examples(live_server):
     docs = httpx.get(live_server.url + "/docs")
     assert docs.status_code == 200 and "/_swagger/swagger-ui-bundle.js" in docs.text
     assert httpx.get(live_server.url + "/_swagger/swagger-ui-bundle.js").status_code == 200
+
+
+def test_uvicorn_serves_the_module_app_and_another_base(tmp_path):
+    """`uvicorn cqp_graph.api:app` on the embedded default, with IRIs minted under the server's address."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+    from .server import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    env = dict(os.environ, CQP_GRAPH_BASE=base, CQP_GRAPH_DIST=str(tmp_path / "dist"))
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "cqp_graph.api:app", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                missions = httpx.get(base + "api/missions", timeout=1)
+                if missions.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        iri = missions.json()[2]["iri"]
+        assert iri == base + "agc-alimentaire/mission/M3"
+        page = httpx.get(iri, headers={"Accept": "text/turtle"}, follow_redirects=True)
+        assert page.status_code == 200 and f"<{iri}>" in page.text
+    finally:
+        process.terminate()
+        process.wait(10)

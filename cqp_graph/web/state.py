@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,13 @@ class LRU:
         return value
 
 
+def _minted_under(graph_file: Path, base: str) -> bool:
+    """Whether a dump's resources are minted under `base` (N-Triples: look for one subject under it)."""
+    needle = f"<{base}".encode("utf-8")
+    with open(graph_file, "rb") as handle:
+        return any(line.startswith(needle) for line in handle)
+
+
 @dataclass
 class ServerState:
     settings: Settings
@@ -74,11 +82,14 @@ class ServerState:
         from ..build import write_dist
         from ..graph import build_graph
 
+        explicit = graph_file is not None
         graph_file = Path(graph_file or settings.dist_dir / "graph.nt")
-        if not graph_file.exists():
+        if not explicit and (not graph_file.exists() or not _minted_under(graph_file, settings.base)):
+            # no dump yet, or one built under another base: build one for this base
             graph = build_graph(settings)
-            write_dist(graph, settings.dist_dir, settings.base)
-            graph_file = settings.dist_dir / "graph.nt"
+            target = settings.dist_dir if not graph_file.exists() else Path(tempfile.mkdtemp(prefix="cqp-graph-"))
+            write_dist(graph, target, settings.base)
+            graph_file = target / "graph.nt"
         else:
             graph = Graph().parse(graph_file)
         store = ox.Store()
