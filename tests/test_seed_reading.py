@@ -125,6 +125,12 @@ def test_every_wording_in_the_graph_stands_in_the_seed(seed_text, store, catalog
     labels += [r["label"] for r in query(store, catalogue, settings, "missions")]
     labels += [r["label"] for r in query(store, catalogue, settings, "units")]
     labels += [r["label"] for r in query(store, catalogue, settings, "blocks")]
+    labels += [r["label"] for r in query(store, catalogue, settings, "domains")]
+    labels += [r["label"] for r in query(store, catalogue, settings, "aptitudes")]
+    labels += [r["label"] for r in query(store, catalogue, settings, "routes")]
+    labels += [r["label"] for r in query(store, catalogue, settings, "route-steps", route="vae")]
+    for evaluator in query(store, catalogue, settings, "evaluators"):
+        labels += [evaluator["label"], evaluator["heading"], evaluator["description"]]
     missing = [label for label in labels if _flat(label) not in flat]
     assert not missing
 
