@@ -187,3 +187,22 @@ def test_export_import_round_trip(store, settings, tmp_path, catalogue):
         expected = {r["code"] for r in run_named(store, catalogue.get("block-contents"), {"block": block["code"]},
                                                  settings.base).rows if r["item_type"] == "competence"}
         assert items == expected
+
+
+def test_imported_fiches_join_the_served_graph(tmp_path, dist_dir):
+    import httpx
+
+    from .server import start_server
+
+    need(RNCP)
+    import_rncp(RNCP, tmp_path / "rncp.ttl", BASE)
+    server = start_server(dist_dir, extra_args=["--merge", str(tmp_path / "rncp.ttl")])
+    try:
+        page = httpx.get(server.url + "/rncp/RNCP34762", headers={"Accept": "text/html"}, follow_redirects=True)
+        assert page.status_code == 200 and "Programme Grande Ecole" in page.text
+        query = "PREFIX cqp: <https://w3id.org/cqp-graph/ontology#> SELECT (COUNT(?b) AS ?n) { ?r cqp:hasBlock ?b }"
+        count = httpx.get(server.url + "/sparql", params={"query": query},
+                          headers={"Accept": "application/sparql-results+json"}).json()
+        assert int(count["results"]["bindings"][0]["n"]["value"]) == 53 + 3  # the extract's blocks and the CQP's
+    finally:
+        server.stop()
