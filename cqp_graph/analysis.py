@@ -17,7 +17,8 @@ from networkx.algorithms import bipartite
 from .queries import QueryCatalogue, run_named
 
 
-def _natural(code: str):
+def natural_key(code: str):
+    """Sort key that orders RC2 before RC10."""
     import re
 
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", code)]
@@ -60,8 +61,8 @@ def bipartite_graph(facts: ReferentialFacts) -> nx.Graph:
 
 
 def _sides(graph: nx.Graph) -> tuple[list[str], list[str]]:
-    missions = sorted((n for n, d in graph.nodes(data=True) if d["type"] == "mission"), key=_natural)
-    competences = sorted((n for n, d in graph.nodes(data=True) if d["type"] == "competence"), key=_natural)
+    missions = sorted((n for n, d in graph.nodes(data=True) if d["type"] == "mission"), key=natural_key)
+    competences = sorted((n for n, d in graph.nodes(data=True) if d["type"] == "competence"), key=natural_key)
     return missions, competences
 
 
@@ -74,12 +75,12 @@ def transversality(graph: nx.Graph) -> list[dict]:
         "code": c,
         "kind": graph.nodes[c]["kind"],
         "domain": graph.nodes[c]["domain"],
-        "missions": sorted(graph.neighbors(c), key=_natural),
+        "missions": sorted(graph.neighbors(c), key=natural_key),
         "degree": graph.degree(c),
         "degree_centrality": round(degree[c], 4),
         "betweenness_centrality": round(betweenness[c], 4),
     } for c in competences]
-    return sorted(out, key=lambda r: (-r["degree"], -r["betweenness_centrality"], _natural(r["code"])))
+    return sorted(out, key=lambda r: (-r["degree"], -r["betweenness_centrality"], natural_key(r["code"])))
 
 
 def mission_similarity(graph: nx.Graph) -> list[dict]:
@@ -92,7 +93,7 @@ def mission_similarity(graph: nx.Graph) -> list[dict]:
         out.append({
             "mission_a": a, "mission_b": b,
             "jaccard": round(len(sa & sb) / len(union), 4) if union else 0.0,
-            "shared": sorted(sa & sb, key=_natural),
+            "shared": sorted(sa & sb, key=natural_key),
         })
     return sorted(out, key=lambda r: (-r["jaccard"], r["mission_a"], r["mission_b"]))
 
@@ -116,19 +117,19 @@ def clusters(graph: nx.Graph, seed: int = 42) -> dict:
     missions, competences = _sides(graph)
     profiles: dict[tuple, list[str]] = {}
     for c in competences:
-        profiles.setdefault(tuple(sorted(graph.neighbors(c), key=_natural)), []).append(c)
+        profiles.setdefault(tuple(sorted(graph.neighbors(c), key=natural_key)), []).append(c)
     projected = bipartite.weighted_projected_graph(graph, [c for c in competences if graph.degree(c) > 0])
     communities = nx.community.louvain_communities(projected, weight="weight", seed=seed) if projected else []
-    communities = sorted((sorted(c, key=_natural) for c in communities), key=lambda c: (-len(c), _natural(c[0])))
+    communities = sorted((sorted(c, key=natural_key) for c in communities), key=lambda c: (-len(c), natural_key(c[0])))
     modularity = nx.community.modularity(projected, communities, weight="weight") if communities else 0.0
     return {
         "mission_profiles": [
             {"missions": list(k), "competences": v}
-            for k, v in sorted(profiles.items(), key=lambda kv: (-len(kv[1]), [_natural(m) for m in kv[0]]))
+            for k, v in sorted(profiles.items(), key=lambda kv: (-len(kv[1]), [natural_key(m) for m in kv[0]]))
         ],
         "communities": [
             {"id": i + 1, "competences": c,
-             "missions": sorted({m for code in c for m in graph.neighbors(code)}, key=_natural)}
+             "missions": sorted({m for code in c for m in graph.neighbors(code)}, key=natural_key)}
             for i, c in enumerate(communities)
         ],
         "modularity": round(modularity, 4),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from rdflib import Graph
@@ -61,10 +63,8 @@ def _stable_jsonld(document: dict) -> bytes:
 
 def _stable_rdfxml(data: bytes) -> bytes:
     """Sort the descriptions of an RDF/XML document and the properties within each."""
-    import xml.etree.ElementTree as ET
-
     rdf_ns = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-    namespaces = dict(node for _event, node in ET.iterparse(__import__("io").BytesIO(data), events=["start-ns"]))
+    namespaces = dict(node for _event, node in ET.iterparse(io.BytesIO(data), events=["start-ns"]))
     for prefix, uri in namespaces.items():
         ET.register_namespace(prefix, uri)
     root = ET.fromstring(data)

@@ -17,7 +17,8 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from .config import Settings
-from .queries import QueryCatalogue, run_named
+from .analysis import natural_key
+from .queries import load_catalogue, run_named
 
 HOURS_RULE = ("Les heures d'un module sont réparties à parts égales entre les compétences du référentiel "
               "qu'il couvre ; celles d'un module qui n'en couvre aucune sont comptées à part.")
@@ -32,8 +33,8 @@ def _ratio(covered: int, total: int) -> float:
 
 
 def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -> dict:
-    catalogue = QueryCatalogue(settings.queries_dir / "programme")
-    referential = QueryCatalogue(settings.queries_dir)
+    catalogue = load_catalogue(settings.queries_dir / "programme")
+    referential = load_catalogue(settings.queries_dir)
     params = {"programme": str(programme)}
     competences = run_named(store, catalogue.get("competence-coverage"), params, settings.base).rows
     modules = run_named(store, catalogue.get("modules"), params, settings.base).rows
@@ -60,7 +61,7 @@ def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -
             unallocated += hours
         module_rows.append({
             "code": m["code"], "title": m["title"], "hours": float(hours), "line": m["line"],
-            "competences": sorted(trained, key=_natural), "activities": sorted(_split(m["activities"]), key=_natural),
+            "competences": sorted(trained, key=natural_key), "activities": sorted(_split(m["activities"]), key=natural_key),
             "trains_nothing": not trained and not _split(m["activities"]),
         })
 
@@ -130,12 +131,6 @@ def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -
         "blocks_fully_prepared": [b["key"] for b in by_block if b["fully_prepared"]],
         "hours_rule": HOURS_RULE,
     }
-
-
-def _natural(code: str):
-    from .analysis import _natural as natural
-
-    return natural(code)
 
 
 def coverage_of_file(path: Path, settings: Settings, referential_graph: Graph, referential: str | None = None,

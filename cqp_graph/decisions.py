@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from .config import Settings
-from .queries import QueryCatalogue, run_named
+from .queries import load_catalogue, run_named
 
 AGGREGATIONS = {
     "mean": ("moyenne", lambda values: sum(values) / len(values)),
@@ -68,7 +68,7 @@ class RuleBook:
 
     @classmethod
     def load(cls, store: ox.Store, settings: Settings, route: str) -> "RuleBook":
-        catalogue = QueryCatalogue(settings.queries_dir)
+        catalogue = load_catalogue(settings.queries_dir)
 
         def rows(name, **params):
             return run_named(store, catalogue.get(name), params, settings.base).rows
@@ -212,8 +212,8 @@ class Decider:
 
 
 def decide_file(path: Path | str, settings: Settings, referential_graph: Graph, referential: str | None = None,
-                text: str | None = None) -> dict:
-    """Check a results file with its shape, then decide."""
+                text: str | None = None, store: ox.Store | None = None) -> dict:
+    """Check a results file with its shape, then decide (`store`: the referential's, if already loaded)."""
     from .candidates import load_results
     from .graph import load_input_shapes, referential_folders
     from .store import store_from_graph
@@ -223,8 +223,7 @@ def decide_file(path: Path | str, settings: Settings, referential_graph: Graph, 
         referential = folders[0].name if len(folders) == 1 else None
     _graph, _node, data = load_results(path, referential_graph, load_input_shapes(settings, "results"),
                                        settings.base, referential, text=text)
-    store = store_from_graph(referential_graph)
-    book = RuleBook.load(store, settings, str(data["route"]))
+    book = RuleBook.load(store or store_from_graph(referential_graph), settings, str(data["route"]))
     return Decider(book, data).decide()
 
 

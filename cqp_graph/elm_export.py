@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from .config import Settings
 from .decisions import pct
-from .queries import QueryCatalogue, run_named
+from .queries import load_catalogue, run_named
 
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
@@ -47,7 +47,7 @@ def _concept(graph: Graph, iri: URIRef, scheme: URIRef, notation: str, label: st
 
 
 def elm_graph(store: ox.Store, settings: Settings) -> Graph:
-    catalogue = QueryCatalogue(settings.queries_dir)
+    catalogue = load_catalogue(settings.queries_dir)
 
     def rows(name, **params):
         return run_named(store, catalogue.get(name), params, settings.base).rows

@@ -41,12 +41,12 @@ def domain_colours(domains: list[str]) -> dict[str, str]:
 
 def network_figure(graph: nx.Graph, domains: list[str], title: str):
     """Missions in a column on the left, competences on the right grouped by domain and kind."""
-    from .analysis import _natural, _sides
+    from .analysis import natural_key, _sides
 
     missions, competences = _sides(graph)
     order = {d: i for i, d in enumerate(domains)}
     competences = sorted(competences, key=lambda c: (order.get(graph.nodes[c]["domain"], 99),
-                                                     graph.nodes[c]["kind"], _natural(c)))
+                                                     graph.nodes[c]["kind"], natural_key(c)))
     pos = {}
     for i, m in enumerate(missions):
         pos[m] = (0.0, 1 - (i + 0.5) / len(missions))

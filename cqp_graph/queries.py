@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -149,6 +150,18 @@ class QueryCatalogue:
             return self.queries[name]
         except KeyError:
             raise QueryError(f"no named query '{name}' (known: {', '.join(sorted(self.queries))})") from None
+
+
+@lru_cache(maxsize=16)
+def _cached_catalogue(folder: str, stamp: tuple) -> QueryCatalogue:
+    return QueryCatalogue(Path(folder))
+
+
+def load_catalogue(folder: Path) -> QueryCatalogue:
+    """The catalogue of `folder`, parsed once and parsed again only when a query file changes."""
+    folder = Path(folder).resolve()
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.rq")))
+    return _cached_catalogue(str(folder), stamp)
 
 
 @dataclass

@@ -12,9 +12,9 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from . import pictures
-from .analysis import ReferentialFacts, _natural, bipartite_graph, run_all
+from .analysis import ReferentialFacts, natural_key, bipartite_graph, run_all
 from .config import Settings
-from .queries import QueryCatalogue, run_named
+from .queries import load_catalogue, run_named
 from .validate import validate_graph
 
 KIND_ORDER = ["C", "SF", "A"]
@@ -24,7 +24,7 @@ KIND_LABELS = {"C": "Connaissances", "SF": "Savoir-faire", "A": "Aptitudes"}
 def referential_report(graph: Graph, store: ox.Store, settings: Settings) -> dict:
     from .graph import load_shapes
 
-    catalogue = QueryCatalogue(settings.queries_dir)
+    catalogue = load_catalogue(settings.queries_dir)
 
     def rows(name, **params):
         return run_named(store, catalogue.get(name), params, settings.base).rows
@@ -35,7 +35,7 @@ def referential_report(graph: Graph, store: ox.Store, settings: Settings) -> dic
     domains = facts.domains
     domain_order = {d["code"]: i for i, d in enumerate(domains)}
     coded = sorted((c for c in facts.competences if c["kind"] != "A"),
-                   key=lambda c: (domain_order.get(c["domain"], 99), KIND_ORDER.index(c["kind"]), _natural(c["code"])))
+                   key=lambda c: (domain_order.get(c["domain"], 99), KIND_ORDER.index(c["kind"]), natural_key(c["code"])))
     missions = [m["code"] for m in facts.missions]
     needed = {(r["mission"], r["competence"]) for r in facts.requirements}
 
@@ -63,7 +63,7 @@ def referential_report(graph: Graph, store: ox.Store, settings: Settings) -> dic
     per_domain = [{
         "domain": d["code"], "label": d["label"], "knowledge": d["knowledge"], "know_how": d["know_how"],
         "total": d["knowledge"] + d["know_how"], "block": d["block"],
-        "missions": sorted({r["mission"] for r in facts.requirements if r["domain"] == d["code"]}, key=_natural),
+        "missions": sorted({r["mission"] for r in facts.requirements if r["domain"] == d["code"]}, key=natural_key),
     } for d in domains]
     per_kind = [{"kind": k, "label": KIND_LABELS[k], "total": sum(1 for c in facts.competences if c["kind"] == k),
                  "needed_by_a_mission": sum(1 for c in facts.competences if c["kind"] == k

@@ -14,17 +14,18 @@ import json
 import re
 import shutil
 import subprocess
-from datetime import date, datetime, timezone
+import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, XSD
 
 from . import __version__
 from .build import CONTEXT_FILE, DUMPS, canonical_copy, jsonld_context, serialize
 from .config import Settings
 from .dataset import Distribution, dataset_description
-from .namespaces import DCAT, bind_prefixes
+from .namespaces import bind_prefixes
 
 VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
@@ -146,7 +147,7 @@ def make_release(settings: Settings, version: str, folder: Path, allow_missing: 
     files[CONTEXT_FILE] = (json.dumps(jsonld_context(settings.base), indent=1, sort_keys=True) + "\n").encode()
     skipped = {}
     progress("exports RNCP et ELM")
-    stage = Path(__import__("tempfile").mkdtemp(prefix=f".{version}.", suffix=".stage", dir=folder))
+    stage = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".stage", dir=folder))
     try:
         export_rncp(store, settings, stage / "rncp.xml")
         files["rncp.xml"] = (stage / "rncp.xml").read_bytes()

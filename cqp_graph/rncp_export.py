@@ -17,7 +17,7 @@ import pyoxigraph as ox
 
 from .config import Settings
 from .decisions import pct
-from .queries import QueryCatalogue, run_named
+from .queries import load_catalogue, run_named
 
 ROUTE_JURIES = {"vae": "SI_JURY_VAE"}  # only routes whose register counterpart is certain
 
@@ -34,7 +34,7 @@ def _sub(parent, tag: str, text: str | None = None):
 
 
 def fiche_element(store: ox.Store, settings: Settings) -> ET.Element:
-    catalogue = QueryCatalogue(settings.queries_dir)
+    catalogue = load_catalogue(settings.queries_dir)
 
     def rows(name, **params):
         return run_named(store, catalogue.get(name), params, settings.base).rows

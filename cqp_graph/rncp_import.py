@@ -262,22 +262,13 @@ class RecordConverter:
         return graph
 
 
-def _check(graph: Graph, shapes: Graph, report: ImportReport) -> None:
+def _check(graph: Graph, shapes: Graph, report: ImportReport, cqp) -> None:
     from .validate import validate_graph
 
-    numbers = {str(s): str(o) for s, o in graph.subject_objects(ontology_ns_for(graph).recordNumber)}
+    numbers = {str(s): str(o) for s, o in graph.subject_objects(cqp.recordNumber)}
     for finding in validate_graph(graph, shapes).violations:
         record = next((n for iri, n in numbers.items() if finding.focus.startswith(iri)), None)
         report.problems.append(Problem(0, record, f"shape violation on {finding.focus}: {finding.message}"))
-
-
-def ontology_ns_for(graph: Graph):
-    for prefix, ns in graph.namespaces():
-        if prefix == "cqp":
-            from rdflib import Namespace
-
-            return Namespace(str(ns))
-    return ontology_ns()
 
 
 class _CountingReader:
@@ -344,7 +335,7 @@ def import_rncp(path: Path, output: Path, base: str, on_read: Callable[[int], No
                     if shapes is not None:
                         pending += graph
                         if report.fiches % batch == 0:
-                            _check(pending, shapes, report)
+                            _check(pending, shapes, report, converter.cqp)
                             pending = Graph()
             except ET.ParseError as exc:
                 line, column = exc.position
@@ -352,7 +343,7 @@ def import_rncp(path: Path, output: Path, base: str, on_read: Callable[[int], No
                                                f"XML syntax error at line {line}, column {column}: {exc}; "
                                                f"the fiches before it are kept"))
             if shapes is not None and len(pending):
-                _check(pending, shapes, report)
+                _check(pending, shapes, report, converter.cqp)
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -5,7 +5,6 @@ Thresholds are read from the graph (the evaluation-rules query), never written h
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from rdflib import Graph, Namespace, URIRef
+from rdflib import Graph, Namespace
 from rdflib.collection import Collection
 from rdflib.namespace import RDF
 

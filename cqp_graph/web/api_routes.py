@@ -249,7 +249,8 @@ async def decisions(request: Request):
     state = state_of(request)
     text = await _body_text(request)
     try:
-        result = await run_in_threadpool(decide_file, "results.yaml", state.settings, state.graph, text=text)
+        result = await run_in_threadpool(decide_file, "results.yaml", state.settings, state.graph, text=text,
+                                         store=state.store)
     except InputError as exc:
         return Response(json_bytes({"detail": exc.as_dict()}), status_code=422, media_type="application/json")
     except ValueError as exc:

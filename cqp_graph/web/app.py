@@ -121,11 +121,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     async def home():
         def compute():
             links = linked_data.Links(state)
-            certs = []
-            for row in state.named("certification-summary").rows:
-                cert = next(iter(state.store.query(
-                    "SELECT ?c WHERE { ?c a cqp:Certification }", prefixes=state.prefixes)))["c"].value
-                certs.append({**row, "href": links.href(cert)})
+            certs = [{**row, "href": links.href(row["iri"])} for row in state.named("certification-summary").rows]
             missions = [{**m, "href": links.href(m["iri"])} for m in state.named("missions").rows]
             blocks = [{**b, "href": links.href(b["iri"])} for b in state.named("blocks").rows]
             return template("home.html.j2").render(certifications=certs, missions=missions, blocks=blocks)

@@ -228,7 +228,7 @@ class Executor:
                 asyncio.ensure_future(self._replace(worker))
                 raise QueryTimeout(f"the query ran past its {limit:g} s limit and was stopped")
             reply = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
+        except (EOFError, OSError, BrokenPipeError):
             asyncio.ensure_future(self._replace(worker))
             raise ExecutorUnavailable("the SPARQL worker stopped; it is being restarted") from None
         except asyncio.CancelledError:  # the client went away mid-query: the worker's state is unknown

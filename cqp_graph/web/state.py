@@ -13,7 +13,7 @@ from rdflib import Graph
 
 from ..config import Settings
 from ..namespaces import prefixes
-from ..queries import QueryCatalogue, Table, run_named
+from ..queries import QueryCatalogue, Table, load_catalogue, run_named
 from .executor import Executor, Source
 
 
@@ -100,7 +100,7 @@ class ServerState:
         etag = hashlib.sha256(graph_file.read_bytes()).hexdigest()[:16]
         executor = Executor([Source(str(graph_file))] + list(extra_sources), size=workers,
                             timeout=settings.query_timeout)
-        return cls(settings, graph, graph_file, store, QueryCatalogue(settings.queries_dir), executor,
+        return cls(settings, graph, graph_file, store, load_catalogue(settings.queries_dir), executor,
                    list(extra_sources), etag=etag, cache_enabled=cache)
 
     @property
