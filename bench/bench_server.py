@@ -116,8 +116,11 @@ def main() -> int:
     try:
         for label, extra in (("cqp-graph", []), ("cqp-graph (no cache)", ["--no-cache"])):
             port = free_port()
+            # wrk is one client address: lift the per-client SPARQL limit and the queue bound for it
+            env = dict(os.environ, CQP_GRAPH_CLIENT_CONCURRENCY=str(args.connections),
+                       CQP_GRAPH_QUEUE_LIMIT=str(4 * args.connections))
             process = start([args.python, "-m", "cqp_graph.cli", "serve", "--port", str(port), "--graph", str(graph),
-                             *extra])
+                             *extra], env=env)
             processes.append(process)
             base = f"http://127.0.0.1:{port}"
             wait_for(base + "/api/missions")

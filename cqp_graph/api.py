@@ -5,6 +5,13 @@
 
 from __future__ import annotations
 
+import sys
+
+from .config import SettingsError
 from .web.app import create_app
 
-app = create_app()
+try:
+    app = create_app()
+except SettingsError as exc:  # a bad CQP_GRAPH_* value: its one French message, no traceback
+    print(f"erreur : {exc}", file=sys.stderr)
+    raise SystemExit(2) from None

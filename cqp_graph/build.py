@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from rdflib import Graph
 
-from .atomic import staged_folder
+from .atomic import publish_files
 from .namespaces import bind_prefixes, prefixes
 
 #: file name -> (rdflib format, media type)
@@ -86,14 +89,43 @@ def _stable_rdfxml(data: bytes) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
-def write_dist(graph: Graph, dist: Path, base: str, extra: dict[str, bytes] | None = None) -> list[Path]:
-    """Serialise `graph` into `dist`; the previous dist stays until the new one is complete."""
+def clean_legacy_leftovers(dist: Path) -> None:
+    """Clear what cqp-graph 0.1's folder swap could leave beside `dist` when it was killed.
+
+    It staged in `.{name}.XXXXXXXX.stage` and moved the old folder to `.{name}.old-PID`; killed
+    between its two renames, it left no `dist` at all: the old folder is put back first. Only
+    those exact names are touched.
+    """
+    dist = Path(dist)
+    parent, name = dist.parent, re.escape(dist.name)
+    if not parent.is_dir():
+        return
+    stages = re.compile(rf"^\.{name}\.[A-Za-z0-9_]{{8}}\.stage$")
+    olds = re.compile(rf"^\.{name}\.old-[0-9]+$")
+    for path in sorted(parent.iterdir()):
+        if path.is_symlink() or not path.is_dir():
+            continue
+        if olds.match(path.name) and not any(dist.iterdir()):
+            os.rmdir(dist)  # created empty by this run: give the old build back its place
+            os.replace(path, dist)
+        elif olds.match(path.name) or stages.match(path.name):
+            shutil.rmtree(path)
+
+
+def dist_payloads(graph: Graph, base: str, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Every file `build` writes into dist/: the four dumps, the JSON-LD context, and `extra`."""
     canonical = canonical_copy(graph, base)
     payloads = {name: serialize(canonical, fmt, base) for name, (fmt, _media) in DUMPS.items()}
     payloads[CONTEXT_FILE] = (json.dumps(jsonld_context(base), indent=1, sort_keys=True) + "\n").encode("utf-8")
     payloads.update(extra or {})
-    with staged_folder(dist) as stage:
-        for name, data in payloads.items():
-            (stage / name).parent.mkdir(parents=True, exist_ok=True)
-            (stage / name).write_bytes(data)
-    return [Path(dist) / name for name in payloads]
+    return payloads
+
+
+def write_dist(graph: Graph, dist: Path, base: str, extra: dict[str, bytes] | None = None) -> list[Path]:
+    """Serialise `graph` into `dist`, replacing only the files the build writes.
+
+    Everything else in `dist` (releases, analyses, reports) is left alone. The files are staged
+    whole first, then renamed one by one (see `cqp_graph.atomic.publish_files`): a kill at any
+    point leaves every file whole, and the next run completes or discards what it left.
+    """
+    return publish_files(dist, dist_payloads(graph, base, extra), before_publish=clean_legacy_leftovers)

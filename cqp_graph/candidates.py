@@ -15,22 +15,78 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from pathlib import Path
+from typing import Annotated, Optional
+from urllib.parse import quote
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from .inputs import InputError, Located, check_with_shapes, load_yaml, number_literal, read_text
+from .inputs import (InputError, InputLimits, Located, check_with_shapes, load_yaml, number_literal, read_text,
+                     strict_number, strict_text, validate)
 from .namespaces import Minter, ontology_ns
 
 TOP_KEYS = {"candidate", "route", "referential", "blocks", "know_how", "units"}
 BLOCK_KEYS = {"score", "evaluators"}
 
+Percent = Annotated[Decimal, BeforeValidator(strict_number),
+                    Field(ge=0, le=100, allow_inf_nan=False, description="a result in %")]
+Text = Annotated[str, BeforeValidator(strict_text), Field(min_length=1)]
+
+
+class BlockIn(BaseModel):
+    """A block's results: its overall score and/or each evaluator's score."""
+
+    model_config = ConfigDict(extra="forbid")
+    score: Optional[Percent] = None
+    evaluators: dict[str, Percent] = Field(default_factory=dict, description="evaluator type -> result in %")
+
+
+def _block(value):
+    return value if isinstance(value, dict) or value is None else {"score": value}  # `B1: 76`: the block's score
+
+
+class ResultsIn(BaseModel):
+    """A candidate's results (YAML or JSON); codes are checked against the referential afterwards."""
+
+    model_config = ConfigDict(extra="forbid")
+    candidate: Optional[Text] = None
+    route: Text = Field(description="formation, blocs or vae")
+    referential: Optional[Text] = None
+    blocks: dict[str, Annotated[BlockIn, BeforeValidator(_block)]] = Field(default_factory=dict)
+    know_how: dict[str, dict[str, Percent]] = Field(
+        default_factory=dict, description="evaluator type -> know-how code -> result in %")
+    units: dict[str, Percent] = Field(default_factory=dict, description="unit code -> result in %")
+
+
+RESULTS_MESSAGES = {
+    "greater_than_equal": "« {field} » : un résultat est un pourcentage entre 0 et 100",
+    "less_than_equal": "« {field} » : un résultat est un pourcentage entre 0 et 100",
+    "extra_forbidden": "clé inconnue '{last}' (attendu : " + ", ".join(sorted(TOP_KEYS)) + ")",
+    ("extra_forbidden", "blocks"): "clé inconnue '{last}' (attendu : score, evaluators)",
+    ("missing", "route"): "la voie manque ('route: formation', 'blocs' ou 'vae')",
+}
+
+
+def _results_label(loc) -> str | None:
+    if len(loc) >= 2 and loc[0] == "blocks":
+        return f"bloc {loc[1]}", 2
+    if len(loc) >= 3 and loc[0] == "know_how":
+        return f"savoir-faire {loc[2]} ({loc[1]})", 0
+    if len(loc) >= 2 and loc[0] == "units":
+        return f"unité {loc[1]}", 0
+    return None
+
 
 def results_graph(data: dict, path, base: str, referential: str) -> tuple[Graph, URIRef, dict]:
     cqp = ontology_ns(base)
-    iri = Minter(base, referential)
-    digest = hashlib.sha256(repr(sorted(data.items(), key=str)).encode("utf-8")).hexdigest()[:12]
+    minter = Minter(base, quote(referential, safe=""))
+
+    def iri(kind, code=None):  # codes from the file are escaped: an odd code makes an unknown IRI, not an error
+        return minter(kind, None if code is None else quote(code, safe=""))
+    digest = hashlib.sha256(repr(sorted(data.items(), key=str)).encode("utf-8", "surrogatepass")).hexdigest()[:12]
     results = URIRef(f"{base}results/{digest}")
     graph = Graph()
     where: dict[URIRef, Located] = {results: Located(1, "résultats")}
@@ -94,13 +150,53 @@ def results_graph(data: dict, path, base: str, referential: str) -> tuple[Graph,
     return graph, results, where
 
 
+def check_codes(data, referential_graph: Graph, path, base: str, referential: str | None) -> None:
+    """Refuse, before any validation work, codes the referential does not have at all (each with its line)."""
+    if not referential:
+        return
+    minter = Minter(base, quote(str(referential), safe=""))
+
+    def known(kind, code) -> bool:
+        return (minter(kind, quote(str(code), safe="")), RDF.type, None) in referential_graph
+
+    problems = []
+
+    def need(kind, code, line, label, message):
+        if not known(kind, code):
+            problems.append((line, f"{label}: {message} ({code})"))
+
+    blocks = data.get("blocks") or {}
+    for block, result in blocks.items():
+        need("block", block, blocks.line_of(block), f"bloc {block}", "bloc inconnu du référentiel")
+        evaluators = result.get("evaluators") if isinstance(result, dict) else None
+        for evaluator in evaluators or {}:
+            need("evaluator", evaluator, evaluators.line_of(evaluator), f"bloc {block}, évaluateur {evaluator}",
+                 "type d'évaluateur inconnu du référentiel")
+    know_how = data.get("know_how") or {}
+    for evaluator, items in know_how.items():
+        need("evaluator", evaluator, know_how.line_of(evaluator), f"know_how.{evaluator}",
+             "type d'évaluateur inconnu du référentiel")
+        for code in items:
+            need("competence", code, items.line_of(code), f"savoir-faire {code} ({evaluator})",
+                 "savoir-faire inconnu du référentiel")
+    units = data.get("units") or {}
+    for unit in units:
+        need("unit", unit, units.line_of(unit), f"unité {unit}", "unité de compétence inconnue du référentiel")
+    if problems:
+        more = len(problems) - 50
+        raise InputError(path, problems[:50] + ([(problems[49][0], f"… et {more} autres codes inconnus")]
+                                               if more > 0 else []))
+
+
 def load_results(path: Path | str, referential_graph: Graph, shapes: Graph, base: str, referential: str | None,
-                 text: str | None = None) -> tuple[Graph, URIRef, dict]:
+                 text: str | None = None, limits: InputLimits | None = None) -> tuple[Graph, URIRef, dict]:
     """Read and check a candidate's results; raise InputError naming the line of each problem."""
-    text = read_text(Path(path)) if text is None else text
-    data = load_yaml(text, path)  # JSON is YAML too
+    text = read_text(Path(path), limits) if text is None else text
+    data = load_yaml(text, path, limits)  # JSON is YAML too
     if not isinstance(data, dict):
-        raise InputError(path, [(1, "results are a mapping with 'route' and 'blocks'")])
+        raise InputError(path, [(1, "les résultats sont une table avec « route » et « blocks »")])
+    validate(ResultsIn, data, path, label=_results_label, overrides=RESULTS_MESSAGES)
+    check_codes(data, referential_graph, path, base, data.get("referential") or referential)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise InputError(path, [(data.line_of(unknown[0]), f"clé inconnue '{unknown[0]}' "
@@ -109,7 +205,7 @@ def load_results(path: Path | str, referential_graph: Graph, shapes: Graph, base
         raise InputError(path, [(1, "la voie manque ('route: formation', 'blocs' ou 'vae')")])
     slug = data.get("referential") or referential
     if not slug:
-        raise InputError(path, [(1, "say which referential the results are for ('referential: ...')")])
+        raise InputError(path, [(1, "dire pour quel référentiel sont les résultats (« referential: ... »)")])
     graph, results, where = results_graph(data, path, base, str(slug))
     check_with_shapes(graph, referential_graph, shapes, path, base,
                       lambda node: where.get(node, Located(None, str(node))))

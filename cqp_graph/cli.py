@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from .config import Settings
+from .config import Settings, SettingsError
 from .tables import DataError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -28,12 +28,26 @@ DataOption = typer.Option(None, "--data", help="Folder of referentials (default:
 def _settings(base: Optional[str] = None, data: Optional[Path] = None, dist: Optional[Path] = None) -> Settings:
     if base and not base.endswith(("/", "#")):
         base += "/"
-    return Settings.from_env(base=base, data_dir=data, dist_dir=dist)
+    try:
+        return Settings.from_env(base=base, data_dir=data, dist_dir=dist)
+    except SettingsError as exc:
+        _fail(str(exc))
 
 
 def _fail(message: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]erreur :[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def _os_reason(exc: OSError) -> str:
+    """The system's reason for a failed read or write, in French for the usual ones."""
+    import errno
+
+    return {errno.ENOENT: "fichier ou dossier introuvable", errno.EACCES: "droits insuffisants",
+            errno.EPERM: "opération non permise", errno.EISDIR: "c'est un dossier",
+            errno.ENOTDIR: "un élément du chemin n'est pas un dossier", errno.ENOSPC: "disque plein",
+            errno.EROFS: "système de fichiers en lecture seule"}.get(
+        exc.errno, f"erreur système : {exc.strerror or exc}")
 
 
 def _graph(settings: Settings, graph_file: Optional[Path]):
@@ -45,7 +59,7 @@ def _graph(settings: Settings, graph_file: Optional[Path]):
         try:
             return Graph().parse(graph_file)
         except Exception as exc:
-            _fail(f"{graph_file}: {exc}")
+            _fail(f"{graph_file} : le graphe n'a pas pu être lu (message de rdflib : {exc})")
     try:
         return build_graph(settings)
     except DataError as exc:
@@ -145,7 +159,7 @@ def _parse_params(params: list[str]) -> dict[str, str]:
     values = {}
     for item in params:
         if "=" not in item:
-            _fail(f"--param expects name=value, got {item!r}")
+            _fail(f"--param attend nom=valeur, reçu « {item} »")
         key, value = item.split("=", 1)
         values[key.strip()] = value
     return values
@@ -166,7 +180,7 @@ def query(
     from .store import store_from_graph
 
     if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}")
+        _fail(f"--format vaut {', '.join(FORMATS)}")
     settings = _settings(base, data)
     try:
         named = QueryCatalogue(settings.queries_dir).get(name)
@@ -199,7 +213,8 @@ def list_queries():
 
 @app.command()
 def analyze(
-    output: Path = typer.Option(Path("dist/analyses"), "--output", "-o", help="Folder for analyses.json and pictures."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Folder for analyses.json and pictures (default: dist/analyses)."),
     graph_file: Optional[Path] = GraphOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
@@ -212,6 +227,7 @@ def analyze(
     from .store import store_from_graph
 
     settings = _settings(base, data)
+    output = output or settings.dist_dir / "analyses"
     with console.status("Analyses…"):
         facts = ReferentialFacts.load(store_from_graph(_graph(settings, graph_file)),
                                       QueryCatalogue(settings.queries_dir), settings.base)
@@ -252,7 +268,7 @@ def analyze(
 
 @app.command()
 def report(
-    output: Path = typer.Option(Path("dist/rapport"), "--output", "-o", help="Folder for the report files."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the report files (default: dist/rapport)."),
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
@@ -262,6 +278,7 @@ def report(
     from .store import store_from_graph
 
     settings = _settings(base, data)
+    output = output or settings.dist_dir / "rapport"
     with console.status("Rapport de couverture du référentiel…") as status:
         graph = _graph(settings, None)
         status.update("Requêtes, analyses et validation…")
@@ -297,7 +314,7 @@ def coverage(
     from .render import programme_csv, programme_html, to_json
 
     if fmt not in ("html", "csv", "json"):
-        _fail("--format must be html, csv or json")
+        _fail("--format vaut html, csv ou json")
     settings = _settings(base, data)
     try:
         result = coverage_of_file(programme, settings, _graph(settings, None), referential)
@@ -321,7 +338,7 @@ def decide(
     from .inputs import InputError
 
     if fmt not in ("text", "json"):
-        _fail("--format must be text or json")
+        _fail("--format vaut text ou json")
     settings = _settings(base, data)
     try:
         decision = decide_file(results, settings, _graph(settings, None), referential)
@@ -337,7 +354,8 @@ def decide(
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(2, help="SPARQL worker processes (each holds a copy of the graph)."),
+    workers: Optional[int] = typer.Option(None, help="SPARQL worker processes, each holding a copy of the graph "
+                                                     "(default: CQP_GRAPH_WORKERS, 3)."),
     graph: Optional[Path] = typer.Option(None, "--graph", help="Serve this N-Triples dump (default: dist/graph.nt, built if missing)."),
     graph_data: list[str] = typer.Option([], "--graph-data", help="IRI=FILE: also load FILE as the named graph IRI; repeatable."),
     merge: list[Path] = typer.Option([], "--merge", help="Also load FILE into the default graph (e.g. an RNCP import); repeatable."),
@@ -369,8 +387,15 @@ def serve(
                                  cache=not no_cache)
     except DataError as exc:
         _fail(str(exc))
+    from .web.protocol import LimitedHttpToolsProtocol
+
+    LimitedHttpToolsProtocol.max_header_bytes = settings.max_header_bytes
+    LimitedHttpToolsProtocol.header_timeout = settings.header_timeout
+
     console.print(f"cqp-graph sur http://{host}:{port}/ — SPARQL : /sparql, éditeur : /query, API : /docs")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning", http=LimitedHttpToolsProtocol,
+                timeout_keep_alive=settings.keep_alive, limit_concurrency=settings.max_connections or None,
+                h11_max_incomplete_event_size=settings.max_header_bytes)
 
 
 @app.command("import-rncp")
@@ -390,15 +415,17 @@ def import_rncp_command(
 
     settings = _settings(base)
     if not export.exists():
-        _fail(f"{export}: no such file")
+        _fail(f"{export} : fichier introuvable")
     shapes = load_input_shapes(settings, "rncp", "rncp") if validate_shapes else None
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                   console=err) as progress:
         task = progress.add_task(f"Import {export.name}", total=export.stat().st_size)
         try:
             report = import_rncp(export, output, settings.base, lambda n: progress.advance(task, n), shapes=shapes)
-        except (ValueError, OSError) as exc:
+        except ValueError as exc:
             _fail(str(exc))
+        except OSError as exc:
+            _fail(f"{exc.filename or export} : lecture ou écriture impossible ({_os_reason(exc)})")
     summary = report.as_dict()
     console.print(f"{summary['fiches']} fiches ({summary['rncp']} RNCP, {summary['rs']} RS), {summary['blocks']} blocs, "
                   f"{summary['items']} compétences listées, {summary['skipped']} fiches écartées → {output}")
@@ -449,7 +476,8 @@ def export_elm_command(
 @app.command()
 def release(
     version: str = typer.Argument(..., help="MAJOR.MINOR.PATCH"),
-    output: Path = typer.Option(Path("dist/releases"), "--output", "-o", help="Folder holding one folder per release."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Folder holding one folder per release (default: dist/releases)."),
     allow_missing: bool = typer.Option(False, "--allow-missing",
                                        help="Release without the ELM export when a value it needs is unknown "
                                             "(the release says so)."),
@@ -460,6 +488,7 @@ def release(
     from .release import ReleaseError, make_release
 
     settings = _settings(base, data)
+    output = output or settings.dist_dir / "releases"
     with console.status("Publication…") as status:
         try:
             target = make_release(settings, version, output, allow_missing,
@@ -477,11 +506,14 @@ def align_rome(
     rome: Path = typer.Option(Path("../shared/rome"), "--rome", help="Folder of the ROME 4.0 open-data CSV files."),
     all_items: bool = typer.Option(False, "--all-items", help="Search every ROME item, not only those of D1401/D1409/D1432."),
     top: int = typer.Option(3, help="Suggestions per competence."),
-    output: Path = typer.Option(Path("dist/rome-suggestions.csv"), "--output", "-o"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV to write (default: dist/rome-suggestions.csv)."),
+    sssom: Optional[Path] = typer.Option(None, "--sssom", help="Write the reviewed mappings as an SSSOM TSV to this "
+                                         "file instead of suggesting (no ROME files needed)."),
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """Suggest ROME 4.0 counterparts of each competence (TF-IDF over French labels, no network) for review."""
+    """Suggest ROME 4.0 counterparts of each competence (TF-IDF over French labels, no network) for review;
+    with --sssom, write the reviewed mappings as an SSSOM mapping set instead."""
     import csv
     import io
 
@@ -492,6 +524,18 @@ def align_rome(
     from .store import store_from_graph
 
     settings = _settings(base, data)
+    if sssom is not None:
+        from .sssom import SSSOMError, mapping_rows, sssom_tsv
+
+        graph = _graph(settings, None)
+        try:
+            text = sssom_tsv(graph, settings.base)
+        except SSSOMError as exc:
+            _fail(str(exc))
+        write_text(sssom, text)
+        console.print(f"{len(mapping_rows(graph, settings.base)[1])} correspondances revues (SSSOM) → {sssom}")
+        return
+    output = output or settings.dist_dir / "rome-suggestions.csv"
     if not suggest:
         _fail("nothing to do: --suggest writes candidates; reviewed mappings live in data/<referential>/rome-mappings.csv")
     try:

@@ -6,43 +6,126 @@ SETTINGS and documented in the README (a test checks that it is).
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_BASE = "https://w3id.org/cqp-graph/"
 
-#: environment variable -> what it sets (the README documents each one)
-SETTINGS: dict[str, str] = {
-    "CQP_GRAPH_BASE": "base IRI under which every IRI of the graph is minted",
-    "CQP_GRAPH_HOME": "project folder holding ontology/, shapes/, queries/ and data/",
-    "CQP_GRAPH_DATA": "folder of referentials (one sub-folder each)",
-    "CQP_GRAPH_DIST": "folder the build writes the graph dumps to",
-    "CQP_GRAPH_QUERY_TIMEOUT": "seconds a SPARQL query may run on the server before it is stopped",
-    "CQP_GRAPH_MAX_ROWS": "most rows the server returns for one SELECT",
-    "CQP_GRAPH_CORS_ORIGINS": "comma-separated origins allowed by CORS on the server (empty: none)",
-}
+def _checkout_root() -> Path | None:
+    """The repository this module runs from (a checkout or an editable install), if any."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "ontology").is_dir() and (here / "pyproject.toml").is_file() else None
 
 
-def _project_root() -> Path:
+def _packaged_root() -> Path | None:
+    """The resources an installed wheel carries (`cqp_graph/_resources/`), if any."""
+    from importlib.resources import files
+
+    packaged = Path(str(files("cqp_graph") / "_resources"))
+    return packaged if (packaged / "ontology").is_dir() else None
+
+
+def _locate() -> tuple[Path, bool]:
+    """(folder holding ontology/, shapes/, queries/ and data/; whether it is a project folder).
+
+    `CQP_GRAPH_HOME` wins, then the checkout this code runs from, then the resources of the
+    installed package. A project folder keeps its `dist/` inside it; an installed package writes
+    `dist/` in the current folder, never inside site-packages.
+    """
     env = os.environ.get("CQP_GRAPH_HOME")
     if env:
-        return Path(env).resolve()
-    here = Path(__file__).resolve().parent.parent
-    if (here / "ontology").is_dir():
-        return here
-    return Path.cwd()
+        return Path(env).resolve(), True
+    checkout = _checkout_root()
+    if checkout is not None:
+        return checkout, True
+    packaged = _packaged_root()
+    if packaged is not None:
+        return packaged, False
+    return Path.cwd(), True
+
+
+class SettingsError(ValueError):
+    """A setting (environment variable) whose value cannot be used; its message names the variable, in French."""
+
+
+def _env(name: str, kind, default):
+    """A numeric setting from the environment; a malformed, non-finite or negative value is a SettingsError
+    naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    expected = "un nombre entier" if kind is int else "un nombre"
+    try:
+        value = kind(raw)
+    except (ValueError, OverflowError):
+        raise SettingsError(f"réglage {name}=« {raw} » : {expected} est attendu") from None
+    if kind is float and not math.isfinite(value):
+        raise SettingsError(f"réglage {name}=« {raw} » : un nombre fini est attendu (ni nan ni inf)")
+    if value < 0:
+        raise SettingsError(f"réglage {name}=« {raw} » : une valeur positive ou nulle est attendue")
+    return value
+
+
+def _setting(env: str, default, help: str, kind=None):
+    """A setting read from the environment variable `env`: its default and its help, said once."""
+    return field(default=default, metadata={"env": env, "help": help,
+                                            "kind": kind or (type(default) if default != () else "list")})
 
 
 @dataclass(frozen=True)
 class Settings:
-    base: str
-    root: Path
-    data_dir: Path
-    dist_dir: Path
-    query_timeout: float = 10.0
-    max_rows: int = 10000
-    cors_origins: tuple[str, ...] = ()
+    base: str = field(metadata={"env": "CQP_GRAPH_BASE",
+                                "help": "base IRI under which every IRI of the graph is minted"})
+    root: Path = field(metadata={"env": "CQP_GRAPH_HOME",
+                                 "help": "project folder holding ontology/, shapes/, queries/ and data/"})
+    data_dir: Path = field(metadata={"env": "CQP_GRAPH_DATA", "help": "folder of referentials (one sub-folder each)"})
+    dist_dir: Path = field(metadata={"env": "CQP_GRAPH_DIST", "help": "folder the build writes the graph dumps to"})
+    query_timeout: float = _setting("CQP_GRAPH_QUERY_TIMEOUT", 10.0,
+                                    "seconds a SPARQL query may run on the server before it is stopped")
+    max_rows: int = _setting("CQP_GRAPH_MAX_ROWS", 10000, "most rows the server returns for one SELECT")
+    cors_origins: tuple[str, ...] = _setting("CQP_GRAPH_CORS_ORIGINS", (),
+                                             "comma-separated origins allowed by CORS on the server (empty: none)")
+    input_max_bytes: int = _setting("CQP_GRAPH_INPUT_MAX_BYTES", 262_144,
+                                    "largest programme or results file read, in bytes")
+    input_max_entries: int = _setting("CQP_GRAPH_INPUT_MAX_ENTRIES", 5_000,
+                                      "most YAML nodes (keys, values, list items) or CSV cells in one programme "
+                                      "or results file")
+    input_max_depth: int = _setting("CQP_GRAPH_INPUT_MAX_DEPTH", 16,
+                                    "deepest nesting of lists and mappings in a programme or results file")
+    input_max_string: int = _setting("CQP_GRAPH_INPUT_MAX_STRING", 2_000,
+                                     "longest value (characters) in a programme or results file")
+    input_timeout: float = _setting("CQP_GRAPH_INPUT_TIMEOUT", 10.0,
+                                    "seconds a coverage or decision request may take on the server (then 503)")
+    input_concurrency: int = _setting("CQP_GRAPH_INPUT_CONCURRENCY", 2,
+                                      "coverage and decision requests the server runs at once (past it: 503)")
+    input_client_concurrency: int = _setting("CQP_GRAPH_INPUT_CLIENT_CONCURRENCY", 1,
+                                             "coverage and decision requests one client address may have running "
+                                             "at once (past it: 429)")
+    workers: int = _setting("CQP_GRAPH_WORKERS", 3,
+                            "SPARQL worker processes of the server (each holds a copy of the graph)")
+    worker_memory: int = _setting("CQP_GRAPH_WORKER_MEMORY", 512 * 2**20,
+                                  "bytes of memory a SPARQL worker may use past its copy of the graph (0: unbounded)")
+    max_result_bytes: int = _setting("CQP_GRAPH_MAX_RESULT_BYTES", 16 * 2**20,
+                                     "bytes of RDF terms one SPARQL result may hold before it is truncated")
+    max_query_depth: int = _setting("CQP_GRAPH_MAX_QUERY_DEPTH", 128, "deepest nesting of brackets in a SPARQL query")
+    service_allow: tuple[str, ...] = _setting("CQP_GRAPH_SERVICE_ALLOW", (),
+                                              "comma-separated SERVICE endpoint IRIs a SPARQL query may call "
+                                              "(empty: none)")
+    client_concurrency: int = _setting("CQP_GRAPH_CLIENT_CONCURRENCY", 2,
+                                       "SPARQL queries one client address may have in flight")
+    queue_limit: int = _setting("CQP_GRAPH_QUEUE_LIMIT", 16,
+                                "SPARQL queries that may wait for a free worker, all clients together")
+    cache_bytes: int = _setting("CQP_GRAPH_CACHE_BYTES", 64 * 2**20, "bytes the server's response cache may hold")
+    max_body_bytes: int = _setting("CQP_GRAPH_MAX_BODY_BYTES", 1_000_000, "largest request body the server accepts")
+    max_header_bytes: int = _setting("CQP_GRAPH_MAX_HEADER_BYTES", 16 * 1024,
+                                     "largest request line and headers the server accepts")
+    header_timeout: float = _setting("CQP_GRAPH_HEADER_TIMEOUT", 10.0,
+                                     "seconds a client has to send a request's line and headers")
+    keep_alive: float = _setting("CQP_GRAPH_KEEP_ALIVE", 5.0, "seconds an idle connection is kept open")
+    max_connections: int = _setting("CQP_GRAPH_MAX_CONNECTIONS", 512,
+                                    "concurrent connections the server accepts before answering 503")
 
     @property
     def ontology_dir(self) -> Path:
@@ -58,18 +141,26 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        root = _project_root()
+        root, project = _locate()
         base = os.environ.get("CQP_GRAPH_BASE", DEFAULT_BASE)
         values = dict(
             base=base if base.endswith(("/", "#")) else base + "/",
             root=root,
             data_dir=Path(os.environ.get("CQP_GRAPH_DATA", root / "data")),
-            dist_dir=Path(os.environ.get("CQP_GRAPH_DIST", root / "dist")),
-            query_timeout=float(os.environ.get("CQP_GRAPH_QUERY_TIMEOUT", "10")),
-            max_rows=int(os.environ.get("CQP_GRAPH_MAX_ROWS", "10000")),
-            cors_origins=tuple(
-                o.strip() for o in os.environ.get("CQP_GRAPH_CORS_ORIGINS", "").split(",") if o.strip()
-            ),
+            dist_dir=Path(os.environ.get("CQP_GRAPH_DIST", (root if project else Path.cwd()) / "dist")),
         )
+        for f in fields(cls):
+            kind = f.metadata.get("kind")
+            if kind is None:
+                continue
+            if kind == "list":
+                raw = os.environ.get(f.metadata["env"], "")
+                values[f.name] = tuple(item.strip() for item in raw.split(",") if item.strip())
+            else:
+                values[f.name] = _env(f.metadata["env"], kind, f.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+#: environment variable -> what it sets (the README documents each one): derived from the fields above
+SETTINGS: dict[str, str] = {f.metadata["env"]: f.metadata["help"] for f in fields(Settings)}

@@ -143,7 +143,9 @@ def coverage_of_file(path: Path, settings: Settings, referential_graph: Graph, r
     if referential is None:
         folders = referential_folders(settings)
         referential = folders[0].name if len(folders) == 1 else None
+    from .inputs import InputLimits
+
     graph, programme = load_programme(path, referential_graph, load_input_shapes(settings, "programme"),
-                                      settings.base, referential, text=text, fmt=fmt)
+                                      settings.base, referential, text=text, fmt=fmt, limits=InputLimits.of(settings))
     store = store_from_graph(referential_graph + graph)
     return programme_coverage(store, programme, settings)

@@ -221,8 +221,10 @@ def decide_file(path: Path | str, settings: Settings, referential_graph: Graph, 
     if referential is None:
         folders = referential_folders(settings)
         referential = folders[0].name if len(folders) == 1 else None
+    from .inputs import InputLimits
+
     _graph, _node, data = load_results(path, referential_graph, load_input_shapes(settings, "results"),
-                                       settings.base, referential, text=text)
+                                       settings.base, referential, text=text, limits=InputLimits.of(settings))
     book = RuleBook.load(store or store_from_graph(referential_graph), settings, str(data["route"]))
     return Decider(book, data).decide()
 

@@ -4,6 +4,8 @@ and turning SHACL findings about them into errors that name the file and the lin
 from __future__ import annotations
 
 import csv
+import math
+import re
 import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -40,8 +42,65 @@ class LineDict(dict):
         return self.key_lines.get(key, self.line)
 
 
+class LineList(list):
+    """A sequence from YAML that remembers its line and the line of each item."""
+
+    line: int = 0
+    item_lines: list
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Bounds on a file people send (settings CQP_GRAPH_INPUT_*; see config.py and the README)."""
+
+    max_bytes: int = 262_144
+    max_entries: int = 5_000
+    max_depth: int = 16
+    max_string: int = 2_000
+
+    @classmethod
+    def of(cls, settings) -> "InputLimits":
+        if settings is None:
+            return cls()
+        return cls(settings.input_max_bytes, settings.input_max_entries, settings.input_max_depth,
+                   settings.input_max_string)
+
+
 class _LineLoader(yaml.SafeLoader):
-    pass
+    """SafeLoader that refuses aliases and complex keys, and bounds depth, entries and scalar length."""
+
+    def __init__(self, stream, path, limits: InputLimits):
+        super().__init__(stream)
+        self.cqp_path = path
+        self.cqp_limits = limits
+        self.cqp_depth = 0
+        self.cqp_entries = 0
+
+    def _refuse(self, mark, message):
+        raise InputError(self.cqp_path, [(mark.line + 1 if mark else None, message)])
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        limits = self.cqp_limits
+        if isinstance(event, yaml.AliasEvent):
+            self._refuse(event.start_mark, f"alias YAML « *{event.anchor} » refusé : les ancres et alias ne sont "
+                                           "pas acceptés (écrire chaque valeur en entier)")
+        if isinstance(event, yaml.ScalarEvent) and len(event.value) > limits.max_string:
+            self._refuse(event.start_mark, f"valeur de {len(event.value)} caractères : au plus {limits.max_string} "
+                                           "(CQP_GRAPH_INPUT_MAX_STRING)")
+        self.cqp_entries += 1
+        if self.cqp_entries > limits.max_entries:
+            self._refuse(event.start_mark, f"plus de {limits.max_entries} éléments dans le fichier "
+                                           "(CQP_GRAPH_INPUT_MAX_ENTRIES)")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            if self.cqp_depth >= limits.max_depth:
+                self._refuse(event.start_mark, f"imbrication trop profonde : au plus {limits.max_depth} niveaux "
+                                               "(CQP_GRAPH_INPUT_MAX_DEPTH)")
+        self.cqp_depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.cqp_depth -= 1
 
 
 def _construct_mapping(loader, node, deep=False):
@@ -50,41 +109,152 @@ def _construct_mapping(loader, node, deep=False):
     out.line = node.start_mark.line + 1
     out.key_lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key_node, yaml.ScalarNode):
+            loader._refuse(key_node.start_mark, "clé complexe refusée : une clé est un simple texte")
+        key = key_node.value  # keys are text as written: `1:` is the key "1"
+        if key in out:
+            loader._refuse(key_node.start_mark, f"clé « {key} » en double")
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
 
 
+def _construct_sequence(loader, node, deep=False):
+    out = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+# JSON (and YAML 1.2) numbers with an exponent and no dot, such as 5e-324 or 1e400, are numbers, not text
+_LineLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                  re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?[eE][-+]?[0-9]+$"),
+                                  list("-+0123456789"))
 
 
-def load_yaml(text: str, path: str | Path):
+def check_size(text: str, path, limits: InputLimits) -> str:
+    """The text without a leading BOM; InputError when it is over the size limit."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        raise InputError(path, [(None, f"fichier de {size} octets : au plus {limits.max_bytes} "
+                                       "(CQP_GRAPH_INPUT_MAX_BYTES)")])
+    if "\x00" in text:
+        raise InputError(path, [(None, "caractère NUL dans le texte : ce n'est pas un fichier texte")])
+    return text.removeprefix("\ufeff")
+
+
+def load_yaml(text: str, path: str | Path, limits: InputLimits | None = None):
+    """Parse YAML (or JSON) safely: no aliases, bounded size, depth, entries and scalars; lines kept."""
+    limits = limits or InputLimits()
+    text = check_size(text, path, limits)
+    loader = _LineLoader(text, path, limits)
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return loader.get_single_data()
+    except InputError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError(path, [(mark.line + 1 if mark else None, f"YAML syntax: {getattr(exc, 'problem', exc)}")])
+        raise InputError(path, [(mark.line + 1 if mark else None, yaml_problem(exc))]) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar YAML cannot convert (e.g. a bad date)
+        raise InputError(path, [(None, f"valeur illisible (une date ou un nombre impossible ; message de "
+                                       f"Python : {exc})")]) from None
+    finally:
+        loader.dispose()
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limits: InputLimits | None = None) -> str:
+    """A file people wrote, as text: UTF-8 (a BOM is accepted), at most `max_bytes` read."""
+    limits = limits or InputLimits()
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(limits.max_bytes + 1)
     except FileNotFoundError:
-        raise InputError(path, [(None, "no such file")]) from None
+        raise InputError(path, [(None, "fichier introuvable")]) from None
+    except IsADirectoryError:
+        raise InputError(path, [(None, "c'est un dossier, pas un fichier")]) from None
+    except PermissionError:
+        raise InputError(path, [(None, "lecture refusée (droits du fichier)")]) from None
+    except OSError as exc:
+        raise InputError(path, [(None, f"lecture impossible ({exc.strerror or exc})")]) from None
+    if len(raw) > limits.max_bytes:
+        raise InputError(path, [(None, f"fichier de plus de {limits.max_bytes} octets "
+                                       "(CQP_GRAPH_INPUT_MAX_BYTES)")])
+    return decode_text(raw, path)
+
+
+def decode_text(raw: bytes, path) -> str:
+    """UTF-8 bytes as text (a leading BOM dropped); InputError naming the line of an invalid byte."""
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(path, [(None, f"not UTF-8 text ({exc.reason})")]) from None
+        line = raw[:exc.start].count(b"\n") + 1
+        bad = raw[exc.start:exc.start + 1].hex()
+        raise InputError(path, [(line, f"ce n'est pas du texte UTF-8 (octet 0x{bad} invalide à la position "
+                                       f"{exc.start})")]) from None
 
 
-def read_csv_records(text: str, path: str | Path) -> list[LineDict]:
+YAML_PROBLEMS = [  # PyYAML's English problems, as a French sentence
+    (r"could not determine a constructor for the tag '(.*)'", "étiquette YAML « {0} » non acceptée (écrire la valeur "
+                                                              "sans étiquette « ! »)"),
+    (r"mapping values are not allowed here", "« : » inattendu (une valeur qui contient « : » s'écrit entre "
+                                             "guillemets)"),
+    (r"found character '\\t' that cannot start any token", "tabulation : YAML indente avec des espaces"),
+    (r"found character (.*) that cannot start any token", "caractère {0} inattendu"),
+    (r"expected the node content, but found '<stream end>'", "fin de fichier inattendue (liste ou table non "
+                                                             "fermée ?)"),
+    (r"expected ',' or '[\]}]', but got '<stream end>'", "fin de fichier inattendue (« ] » ou « }} » manquant)"),
+    (r"expected ',' or '([\]}])', but got (.*)", "« , » ou « {0} » attendu, trouvé {1}"),
+    (r"expected <block end>, but found (.*)", "indentation incohérente ({0} inattendu)"),
+    (r"found unexpected end of stream", "fin de fichier inattendue (guillemet non fermé ?)"),
+]
+
+
+def yaml_problem(exc) -> str:
+    """PyYAML's error as a French sentence (its own words kept, quoted, when no translation is known)."""
+    problem = getattr(exc, "problem", None) or str(exc)
+    for pattern, french in YAML_PROBLEMS:
+        match = re.fullmatch(pattern, problem)
+        if match:
+            return "syntaxe YAML : " + french.format(*match.groups())
+    return f"syntaxe YAML incorrecte (message de PyYAML : « {problem} »)"
+
+
+CSV_PROBLEMS = [
+    (r"unexpected end of data", "fin de fichier dans une valeur entre guillemets (guillemet non fermé ?)"),
+    (r"'(.)' expected after '\"'", "« {0} » attendu après un guillemet fermant (un guillemet dans une valeur "
+                                   "s'écrit \"\")"),
+    (r"field larger than field limit \((\d+)\)", "valeur de plus de {0} caractères"),
+    (r"new-line character seen in unquoted field.*", "fin de ligne dans une valeur sans guillemets"),
+    (r"line contains NUL", "caractère NUL dans la ligne"),
+]
+
+
+def csv_problem(exc, limits: InputLimits) -> str:
+    """The csv module's error as a French sentence."""
+    problem = str(exc)
+    for pattern, french in CSV_PROBLEMS:
+        match = re.fullmatch(pattern, problem)
+        if match:
+            text = french.format(*match.groups())
+            if "caractères" in text:
+                text = f"valeur trop longue : au plus {limits.max_string} caractères (CQP_GRAPH_INPUT_MAX_STRING)"
+            return "syntaxe CSV : " + text
+    return f"syntaxe CSV incorrecte (message du module csv : « {problem} »)"
+
+
+def read_csv_records(text: str, path: str | Path, limits: InputLimits | None = None) -> list[LineDict]:
     """CSV rows as LineDicts (line = the record's first line)."""
+    limits = limits or InputLimits()
+    text = check_size(text, path, limits)
     reader = csv.reader(io.StringIO(text), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise InputError(path, [(1, "empty file: a header row is expected")]) from None
+        raise InputError(path, [(1, "fichier vide : une ligne d'en-tête est attendue")]) from None
     except csv.Error as exc:
-        raise InputError(path, [(1, f"CSV syntax: {exc}")]) from None
+        raise InputError(path, [(1, csv_problem(exc, limits))]) from None
     rows = []
     while True:
         line = reader.line_num + 1
@@ -93,11 +263,18 @@ def read_csv_records(text: str, path: str | Path) -> list[LineDict]:
         except StopIteration:
             break
         except csv.Error as exc:
-            raise InputError(path, [(line, f"CSV syntax: {exc}")]) from None
+            raise InputError(path, [(line, csv_problem(exc, limits))]) from None
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            raise InputError(path, [(line, f"{len(cells)} cells where the header has {len(header)}")])
+            raise InputError(path, [(line, f"{len(cells)} cellules alors que l'en-tête en a {len(header)}")])
+        if len(rows) * len(header) > limits.max_entries:
+            raise InputError(path, [(line, f"plus de {limits.max_entries} éléments dans le fichier "
+                                           "(CQP_GRAPH_INPUT_MAX_ENTRIES)")])
+        long = next((c for c in cells if len(c) > limits.max_string), None)
+        if long is not None:
+            raise InputError(path, [(line, f"valeur de {len(long)} caractères : au plus {limits.max_string} "
+                                           "(CQP_GRAPH_INPUT_MAX_STRING)")])
         row = LineDict((h, c.strip()) for h, c in zip(header, cells) if c.strip() != "")
         row.line = line
         row.key_lines = {}
@@ -151,3 +328,115 @@ def check_with_shapes(data: Graph, referential: Graph, shapes: Graph, path, base
         problems.append((where.line, f"{where.label}: {finding.message.rstrip('.')}{value}"))
     if problems:
         raise InputError(path, problems)
+
+
+# -- typed validation (pydantic), before any work on the referential ---------------------
+
+def strict_number(value, info):
+    """A number as YAML/JSON gives it; in a CSV file (context csv=True) also text such as « 21,5 »."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("doit être un nombre")
+    if isinstance(value, str):
+        if not (info.context or {}).get("csv"):
+            raise ValueError(f"doit être un nombre (« {value[:40]} » est lu comme un texte ; "
+                             "un exposant s'écrit 1.5e3)")
+        value = value.strip().replace(",", ".")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("doit être un nombre fini")
+    return value
+
+
+def strict_text(value, info):
+    if not isinstance(value, str):
+        raise ValueError("doit être un texte (entre guillemets s'il ressemble à un nombre)")
+    return value
+
+
+def _where(data, loc) -> int | None:
+    """The line of the value at `loc` (a pydantic error location) in data read by load_yaml."""
+    node, line = data, getattr(data, "line", None) or 1
+    for part in loc:
+        if isinstance(node, LineDict) and isinstance(part, str) and part in node:
+            line, node = node.line_of(part), node[part]
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            line, node = node.item_lines[part], node[part]
+    return line
+
+
+def _field(loc) -> str:
+    return ".".join(str(p) for p in loc if not (isinstance(p, str) and ("[" in p or "-" in p)))
+
+
+MESSAGES = {
+    "missing": "champ « {last} » manquant",
+    "extra_forbidden": "clé inconnue '{last}'",
+    "string_type": "« {field} » doit être un texte",
+    "list_type": "« {field} » doit être une liste",
+    "dict_type": "« {field} » doit être une table (clé : valeur)",
+    "model_type": "« {field} » doit être une table (clé : valeur)",
+    "model_attributes_type": "« {field} » doit être une table (clé : valeur)",
+    "bool_type": "« {field} » vaut true ou false",
+    "bool_parsing": "« {field} » vaut true ou false",
+    "decimal_type": "« {field} » doit être un nombre",
+    "decimal_parsing": "« {field} » doit être un nombre",
+    "finite_number": "« {field} » doit être un nombre fini",
+    "decimal_max_digits": "« {field} » a trop de chiffres (au plus {max_digits})",
+    "decimal_max_places": "« {field} » a trop de décimales (au plus {decimal_places})",
+    "greater_than_equal": "« {field} » doit être supérieur ou égal à {ge}",
+    "less_than_equal": "« {field} » doit être inférieur ou égal à {le}",
+    "less_than": "« {field} » doit être inférieur à {lt}",
+    "too_long": "« {field} » : trop d'éléments (au plus {max_length})",
+    "too_short": "« {field} » : au moins {min_length} élément(s)",
+    "string_too_long": "« {field} » : texte trop long (au plus {max_length} caractères)",
+    "string_too_short": "« {field} » ne peut pas être vide",
+    "literal_error": "« {field} » : valeur inattendue (attendu : {expected})",
+}
+
+
+def _plain(value) -> str:
+    """A bound from a pydantic error context as a person writes it: 1000000000000000, not Decimal('1E+15')."""
+    text = str(value)
+    match = re.fullmatch(r"Decimal\('([^']*)'\)", text)
+    if match or isinstance(value, Decimal):
+        number = Decimal(match.group(1) if match else text)
+        return format(number, "f") if number.is_finite() else text
+    return text
+
+
+def validate(model, data, path, *, context: dict | None = None, label=None, overrides: dict | None = None):
+    """`model` validated from `data` (read by load_yaml or read_csv_records): the model instance, or an
+    InputError whose messages are in French, each naming its line and field.
+
+    `label(loc)` gives the prefix naming the element (e.g. « module MOD03 ») for an error location;
+    `overrides` maps (error type, last field name) or an error type to a message of its own.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data, context=context or {})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            names = [p for p in loc if isinstance(p, str) and "[" not in p and "-" not in p]
+            last = names[-1] if names else ""
+            ctx = {k: v for k, v in (error.get("ctx") or {}).items()}
+            overrides = overrides or {}
+            first = loc[0] if loc else ""
+            template = (overrides.get((error["type"], last)) or overrides.get((error["type"], first))
+                        or overrides.get(error["type"]) or MESSAGES.get(error["type"]))
+            if error["type"] == "value_error":
+                text = f"« {_field(loc)} » {ctx.get('error', error['msg'])}"
+            elif template:
+                text = template.format(field=_field(loc), last=last, **{k: _plain(v) for k, v in ctx.items()})
+            else:
+                text = f"« {_field(loc)} » : {error['msg']}"
+            prefix = label(loc) if label else None
+            if isinstance(prefix, tuple):  # (prefix, how many parts of loc it names): the field is the rest
+                prefix, consumed = prefix
+                text = text.replace(f"« {_field(loc)} »", f"« {_field(loc[consumed:]) or _field(loc)} »")
+            problems.append((_where(data, loc), f"{prefix}: {text}" if prefix else text))
+            if len(problems) >= 50:
+                problems.append((problems[-1][0], "… (au plus 50 erreurs signalées)"))
+                break
+        raise InputError(path, problems) from None

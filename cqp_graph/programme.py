@@ -21,15 +21,82 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from urllib.parse import quote
 
+from decimal import Decimal
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from .inputs import InputError, LineDict, Located, check_with_shapes, load_yaml, number_literal, read_csv_records
+from .inputs import (InputError, InputLimits, LineDict, LineList, Located, check_with_shapes, load_yaml, number_literal,
+                     read_csv_records, strict_number, strict_text, validate)
 from .namespaces import Minter, ontology_ns
 
 MODULE_KEYS = {"code", "title", "hours", "competences", "activities", "activities_stand_for_mission"}
 PROGRAMME_KEYS = {"title", "referential", "modules"}
+
+
+def _code_list(value, info):
+    """A list of codes; in a CSV cell, codes separated by | (or ,)."""
+    if isinstance(value, str) and (info.context or {}).get("csv"):
+        return [v.strip() for v in re.split(r"[|,]", value) if v.strip()]
+    return value
+
+
+def _flag(value, info):
+    if isinstance(value, str) and (info.context or {}).get("csv"):
+        text = value.strip().lower()
+        if text in ("true", "yes", "oui", "1"):
+            return True
+        if text in ("false", "no", "non", "0", ""):
+            return False
+    return value
+
+
+Text = Annotated[str, BeforeValidator(strict_text), Field(min_length=1)]
+Hours = Annotated[Decimal, BeforeValidator(strict_number), Field(ge=0, lt=Decimal("1e15"), allow_inf_nan=False,
+                                                                  description="hours of the module (≥ 0)")]
+Codes = Annotated[list[Annotated[str, BeforeValidator(strict_text)]], BeforeValidator(_code_list)]
+Flag = Annotated[bool, BeforeValidator(_flag), Field(strict=True)]
+
+
+class ModuleIn(BaseModel):
+    """A module of a training programme, as the file gives it (codes are checked against the referential
+    by shapes/inputs/programme.ttl afterwards)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Text = Field(description="the module's code")
+    title: Text = Field(description="the module's title")
+    hours: Hours
+    competences: Codes = Field(default_factory=list, description="competence codes the module trains")
+    activities: Codes = Field(default_factory=list, description="activity codes the module trains")
+    activities_stand_for_mission: Flag = Field(
+        False, description="true: a trained activity covers the competences its mission needs")
+
+
+class ProgrammeIn(BaseModel):
+    """A training programme (YAML or JSON; CSV holds its modules, one a row)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Text
+    referential: Optional[Text] = Field(None, description="referential folder (optional when there is one)")
+    modules: list[ModuleIn] = Field(min_length=1)
+
+
+PROGRAMME_MESSAGES = {("greater_than_equal", "hours"): "« hours » ne peut pas être négatif",
+                      "extra_forbidden": "clé inconnue '{last}' (attendu : " + ", ".join(sorted(MODULE_KEYS)) + ")"}
+
+
+def _module_label(modules):
+    def label(loc):
+        if len(loc) >= 2 and loc[0] == "modules" and isinstance(loc[1], int):
+            module = modules[loc[1]] if isinstance(modules, list) and loc[1] < len(modules) else None
+            code = module.get("code") if isinstance(module, dict) else None
+            return f"module {code if isinstance(code, str) and code else '#' + str(loc[1] + 1)}", 2
+        return "programme", 0
+    return label
 
 
 def _as_list(value) -> list[str]:
@@ -50,49 +117,41 @@ def _as_bool(value, path, line) -> bool:
         return True
     if text in ("false", "no", "non", "0", ""):
         return False
-    raise InputError(path, [(line, f"activities_stand_for_mission: {value!r} is not true or false")])
+    raise InputError(path, [(line, f"activities_stand_for_mission : « {value} » ne vaut ni true ni false")])
 
 
-def parse_programme(text: str, path: str | Path, fmt: str | None = None) -> tuple[dict, list[LineDict]]:
-    """The programme's header and its modules, each a LineDict carrying its line."""
+def parse_programme(text: str, path: str | Path, fmt: str | None = None,
+                    limits: InputLimits | None = None) -> tuple[dict, list[LineDict]]:
+    """The programme's header and its modules, each a LineDict carrying its line; checked by ProgrammeIn."""
     fmt = fmt or ("csv" if str(path).lower().endswith(".csv") else "yaml")
     if fmt == "csv":
-        header = {"title": Path(str(path)).stem}
-        modules = read_csv_records(text, path)
+        modules = LineList(read_csv_records(text, path, limits))
+        modules.line, modules.item_lines = 1, [m.line for m in modules]  # errors name each record's line
         for m in modules:
             unknown = set(m) - MODULE_KEYS
             if unknown:
-                raise InputError(path, [(1, f"unknown column(s): {', '.join(sorted(unknown))} "
-                                            f"(expected: {', '.join(sorted(MODULE_KEYS))})")])
-        return header, modules
-    data = load_yaml(text, path)
+                raise InputError(path, [(1, f"colonne(s) inconnue(s) : {', '.join(sorted(unknown))} "
+                                            f"(attendu : {', '.join(sorted(MODULE_KEYS))})")])
+        data = LineDict(title=Path(str(path)).stem or "programme", modules=modules)
+        data.line, data.key_lines = 1, {}
+        validate(ProgrammeIn, data, path, context={"csv": True}, label=_module_label(modules),
+                 overrides=PROGRAMME_MESSAGES)
+        return {"title": data["title"]}, modules
+    data = load_yaml(text, path, limits)
     if not isinstance(data, dict):
-        raise InputError(path, [(1, "a programme is a mapping with 'title' and 'modules'")])
-    unknown = set(data) - PROGRAMME_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InputError(path, [(data.line_of(key), f"unknown key '{key}' (expected: {', '.join(sorted(PROGRAMME_KEYS))})")])
-    modules = data.get("modules")
-    if not isinstance(modules, list):
-        raise InputError(path, [(data.line_of("modules"), "'modules' must be a list of modules")])
-    problems = []
-    for i, module in enumerate(modules):
-        if not isinstance(module, dict):
-            problems.append((data.line_of("modules"), f"module #{i + 1} is not a mapping"))
-            continue
-        for key in sorted(set(module) - MODULE_KEYS):
-            problems.append((module.line_of(key), f"module {module.get('code', '#' + str(i + 1))}: unknown key "
-                                                  f"'{key}' (expected: {', '.join(sorted(MODULE_KEYS))})"))
-    if problems:
-        raise InputError(path, problems)
-    return {k: v for k, v in data.items() if k != "modules"}, modules
+        raise InputError(path, [(1, "un programme est une table avec « title » et « modules »")])
+    validate(ProgrammeIn, data, path, label=_module_label(data.get("modules")), overrides=PROGRAMME_MESSAGES)
+    return {k: v for k, v in data.items() if k != "modules"}, data["modules"]
 
 
 def programme_graph(header: dict, modules: list[LineDict], path, base: str, referential: str) -> tuple[Graph, URIRef, dict]:
     cqp = ontology_ns(base)
-    iri = Minter(base, referential)
-    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:8]
-    programme = URIRef(f"{base}programme/{Path(str(path)).stem}-{digest}")
+    minter = Minter(base, quote(referential, safe=""))
+
+    def iri(kind, code=None):  # codes from the file are escaped: an odd code makes an unknown IRI, not an error
+        return minter(kind, None if code is None else quote(code, safe=""))
+    digest = hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    programme = URIRef(f"{base}programme/{quote(Path(str(path)).stem, safe='')}-{digest}")
     graph = Graph()
     graph.add((programme, RDF.type, cqp.TrainingProgramme))
     if header.get("title"):
@@ -124,15 +183,16 @@ def programme_graph(header: dict, modules: list[LineDict], path, base: str, refe
 
 
 def load_programme(path: Path, referential_graph: Graph, shapes: Graph, base: str, referential: str | None,
-                   text: str | None = None, fmt: str | None = None) -> tuple[Graph, URIRef]:
+                   text: str | None = None, fmt: str | None = None,
+                   limits: InputLimits | None = None) -> tuple[Graph, URIRef]:
     """Read, convert and check a programme; raise InputError (file, line, module) on any problem."""
     from .inputs import read_text
 
-    text = read_text(path) if text is None else text
-    header, modules = parse_programme(text, path, fmt)
+    text = read_text(path, limits) if text is None else text
+    header, modules = parse_programme(text, path, fmt, limits)
     slug = header.get("referential") or referential
     if not slug:
-        raise InputError(path, [(1, "say which referential the programme is for ('referential: ...')")])
+        raise InputError(path, [(1, "dire pour quel référentiel est le programme (« referential: ... »)")])
     graph, programme, where = programme_graph(header, modules, path, base, str(slug))
     check_with_shapes(graph, referential_graph, shapes, path, base,
                       lambda node: where.get(node, Located(None, str(node))))

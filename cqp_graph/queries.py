@@ -50,17 +50,17 @@ class Param:
         text = str(raw)
         if self.type == "integer":
             if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
-                raise QueryError(f"parameter '{self.name}': {text!r} is not a whole number")
+                raise QueryError(f"paramètre « {self.name} » : « {text} » n'est pas un nombre entier")
             return ox.Literal(str(int(text)), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
         if self.type == "decimal":
             if not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", text.strip()):
-                raise QueryError(f"parameter '{self.name}': {text!r} is not a number")
+                raise QueryError(f"paramètre « {self.name} » : « {text} » n'est pas un nombre")
             return ox.Literal(text.strip(), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal"))
         if self.type == "iri":
             try:
                 return ox.NamedNode(text)
             except ValueError as exc:
-                raise QueryError(f"parameter '{self.name}': {text!r} is not an IRI ({exc})") from None
+                raise QueryError(f"paramètre « {self.name} » : « {text} » n'est pas une IRI (message d'oxigraph : {exc})") from None
         return ox.Literal(text)
 
     def as_dict(self) -> dict:
@@ -81,8 +81,8 @@ class NamedQuery:
         for p in self.params:
             if p.name == name:
                 return p
-        known = ", ".join(p.name for p in self.params) or "none"
-        raise QueryError(f"query '{self.name}' has no parameter '{name}' (its parameters: {known})")
+        known = ", ".join(p.name for p in self.params) or "aucun"
+        raise QueryError(f"la requête « {self.name} » n'a pas de paramètre « {name} » (ses paramètres : {known})")
 
     def bindings(self, values: dict[str, object]) -> dict[ox.Variable, object]:
         for name in values:
@@ -91,7 +91,7 @@ class NamedQuery:
         for p in self.params:
             raw = values.get(p.name, p.default)
             if raw is None or raw == "":
-                raise QueryError(f"query '{self.name}' needs parameter '{p.name}' ({p.description})")
+                raise QueryError(f"la requête « {self.name} » attend le paramètre « {p.name} » ({p.description})")
             out[ox.Variable(p.name)] = p.term(raw)
         return out
 
@@ -149,7 +149,7 @@ class QueryCatalogue:
         try:
             return self.queries[name]
         except KeyError:
-            raise QueryError(f"no named query '{name}' (known: {', '.join(sorted(self.queries))})") from None
+            raise QueryError(f"aucune requête nommée « {name} » (connues : {', '.join(sorted(self.queries))})") from None
 
 
 @lru_cache(maxsize=16)

@@ -22,12 +22,16 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, XSD
 
 from . import __version__
+from .atomic import folder_mode, fsync_folder, locked, write_bytes
 from .build import CONTEXT_FILE, DUMPS, canonical_copy, jsonld_context, serialize
 from .config import Settings
 from .dataset import Distribution, dataset_description
 from .namespaces import bind_prefixes
+from .sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
 
 VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+#: exactly the staging folders make_release creates (mkdtemp's random part between the dots)
+STAGE_NAME = re.compile(r"^\.[0-9]+\.[0-9]+\.[0-9]+\.[A-Za-z0-9_]{8}\.stage$")
 
 
 class ReleaseError(ValueError):
@@ -75,6 +79,8 @@ def changes(previous: Path | None, graph_nt: bytes) -> str:
 
 
 def _git_commit(root: Path) -> str | None:
+    if not (Path(root) / ".git").exists():  # an installed package: no commit (git would answer for a parent repo)
+        return None
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or None if out.returncode == 0 else None
@@ -117,22 +123,29 @@ def provenance(settings: Settings, version: str, issued: datetime, files: dict[s
 def make_release(settings: Settings, version: str, folder: Path, allow_missing: bool = False,
                  progress=lambda message: None) -> Path:
     """Write release `version` under `folder`; nothing appears there unless the whole release is written."""
-    from .elm_export import MissingSetting, elm_graph
-    from .graph import build_graph, load_shapes
-    from .rncp_export import export_rncp
-    from .store import store_from_graph
-    from .validate import validate_graph
-
     if not VERSION.match(version):
         raise ReleaseError(f"version {version!r} is not MAJOR.MINOR.PATCH")
     folder = Path(folder)
     target = folder / version
     if target.exists():
         raise ReleaseError(f"{target} exists: a release is never overwritten")
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob(".*.stage"):  # left by an interrupted release
-        shutil.rmtree(stale, ignore_errors=True)
+    with locked(folder):  # one release at a time in a folder: a stage found here is a dead one's
+        for stale in folder.iterdir():
+            if STAGE_NAME.match(stale.name) and stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale)  # left by an interrupted release
+        return _write_release(settings, version, folder, target, allow_missing, progress)
 
+
+def _write_release(settings: Settings, version: str, folder: Path, target: Path, allow_missing: bool,
+                   progress) -> Path:
+    from .elm_export import MissingSetting, elm_graph
+    from .graph import build_graph, load_shapes
+    from .rncp_export import export_rncp
+    from .store import store_from_graph
+    from .validate import validate_graph
+
+    if target.exists():
+        raise ReleaseError(f"{target} exists: a release is never overwritten")
     progress("construction et validation du graphe")
     graph = build_graph(settings)
     report = validate_graph(graph, load_shapes(settings))
@@ -161,12 +174,20 @@ def make_release(settings: Settings, version: str, folder: Path, allow_missing: 
             if not allow_missing:
                 raise ReleaseError(f"ELM export: {exc}") from None
             skipped["elm"] = str(exc)
+        try:  # the reviewed ROME mappings as SSSOM (README, "The RNCP, Europass and ROME")
+            files[SSSOM_FILE] = sssom_tsv(graph, settings.base, version).encode("utf-8")
+        except NoMappings as exc:
+            skipped["sssom"] = str(exc)
+        except SSSOMError as exc:
+            raise ReleaseError(f"SSSOM: {exc}") from None
         issued = datetime.now(timezone.utc).replace(microsecond=0)
         progress("DCAT, VoID, PROV, sommes de contrôle")
         release_iri = f"{settings.base}release/{version}"
         media = {**{n: m for n, (_f, m) in DUMPS.items()}, "rncp.xml": "application/xml",
-                 "elm.ttl": "text/turtle", "elm.jsonld": "application/ld+json", CONTEXT_FILE: "application/ld+json"}
-        distributions = [Distribution(name, media[name], f"{release_iri}/{name}", len(data), _sha256(data))
+                 "elm.ttl": "text/turtle", "elm.jsonld": "application/ld+json", CONTEXT_FILE: "application/ld+json",
+                 SSSOM_FILE: SSSOM_MEDIA_TYPE}
+        distributions = [Distribution(name, media[name], f"{release_iri}/{name}", len(data), _sha256(data),
+                                      rdf_dump=name in DUMPS, conforms_to=SSSOM_STANDARD if name == SSSOM_FILE else None)
                          for name, data in sorted(files.items())]
         description = dataset_description(graph, settings.base, release_iri, distributions, version=version,
                                           issued=issued.date())
@@ -187,9 +208,10 @@ def make_release(settings: Settings, version: str, folder: Path, allow_missing: 
         files["release.json"] = (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
         files["SHA256SUMS"] = "".join(f"{_sha256(d)}  {n}\n" for n, d in sorted(files.items())).encode()
         for name, data in files.items():
-            (stage / name).write_bytes(data)
-        stage.chmod(0o755)
+            write_bytes(stage / name, data)
+        stage.chmod(folder_mode())
         stage.rename(target)  # the release appears whole, or not at all
+        fsync_folder(folder)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .atomic import write_bytes, write_text
+from .results import safe_cell
 
 _env = Environment(loader=PackageLoader("cqp_graph", "templates"), autoescape=select_autoescape(["html", "j2"]),
                    trim_blocks=True, lstrip_blocks=True)
@@ -41,15 +43,20 @@ def to_json(data: dict) -> str:
 
 def csv_text(header: list[str], rows: list[list]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
+
+
+def md_text(value) -> str:
+    """Text for Markdown: HTML escaped (a label's `<script>` stays text), on one line."""
+    return "" if value is None else html.escape(str(value), quote=False).replace("\n", " ").replace("\r", " ")
 
 
 def md_table(header: list[str], rows: list[list]) -> str:
     def cell(v):
-        return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+        return md_text(v).replace("|", "\\|")
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -80,8 +87,9 @@ def write_referential_report(r: dict, output: Path) -> list[Path]:
     files["chiffres.csv"] = csv_text(["dimension", "key", "metric", "value"], counts)
     findings = [[shape, f["severity"], f["focus"], f["message"]] for shape, items in r["findings"].items() for f in items]
     files["constats.csv"] = csv_text(["shape", "severity", "focus", "message"], findings)
-    md = [f"# Rapport de couverture — {r['title']}", "",
-          f"Fiche RNCP {r['summary']['rncp']}, NSF {r['summary']['nsf']}, {r['summary']['certifier']}.", "",
+    md = [f"# Rapport de couverture — {md_text(r['title'])}", "",
+          f"Fiche RNCP {md_text(r['summary']['rncp'])}, NSF {md_text(r['summary']['nsf'])}, "
+          f"{md_text(r['summary']['certifier'])}.", "",
           "## Par mission", "",
           md_table(["mission", "intitulé", "activités", "compétences"] + [d["domain"] for d in r["per_domain"]],
                    [[m["mission"], m["label"], m["activities"], m["competences"]] + list(m["by_domain"].values())
@@ -99,8 +107,8 @@ def write_referential_report(r: dict, output: Path) -> list[Path]:
           md_table(["code", "libellé", "missions"], [[t["code"], t["label"], t["missions"]] for t in r["transversal"]]),
           "## Constats", ""]
     for shape, items in r["findings"].items():
-        md.append(f"### {shape} ({items[0]['severity']}, {len(items)})\n")
-        md += [f"- `{f['focus']}` — {f['message']}" for f in items]
+        md.append(f"### {md_text(shape)} ({items[0]['severity']}, {len(items)})\n")
+        md += [f"- `{str(f['focus']).replace('`', '')}` — {md_text(f['message'])}" for f in items]
         md.append("")
     md += ["## Variantes de libellés", "",
            md_table(["élément", "nature", "code écrit", "formulation", "où", "lignes"],

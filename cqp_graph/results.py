@@ -12,6 +12,22 @@ from .queries import Table
 
 FORMATS = ("table", "csv", "json")
 
+#: what a spreadsheet runs as a formula when a cell starts with it (OWASP, "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading '.
+
+    Numbers (int, float, Decimal) are written as they are, negative ones included: a spreadsheet reads
+    `-3` as a number, never as a formula. Every CSV cqp-graph writes for people goes through here.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
 
 def to_json(table: Table) -> str:
     """A JSON array with one object per row (unbound values are null)."""
@@ -20,10 +36,10 @@ def to_json(table: Table) -> str:
 
 def to_csv(table: Table) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=table.columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=table.columns, lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
     writer.writeheader()
     for row in table.rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return buffer.getvalue()
 
 

@@ -117,7 +117,7 @@ class RecordConverter:
 
         match = NUMBER.match(number or "")
         if not match:
-            problem(f"NUMERO_FICHE {number!r} is not RNCP… or RS… followed by digits: fiche skipped")
+            problem(f"NUMERO_FICHE « {number or ''} » n'est pas RNCP… ou RS… suivi de chiffres : fiche écartée")
             report.skipped += 1
             return None
         graph = Graph()
@@ -133,7 +133,7 @@ class RecordConverter:
             add((record, DCTERMS.title, Literal(title, lang="fr")))
             add((record, SKOS.prefLabel, Literal(title, lang="fr")))
         else:
-            problem("INTITULE is missing")
+            problem("INTITULE manquant")
         for path, prop in (("ABREGE/CODE", cqp.abbreviation), ("ABREGE/LIBELLE", cqp.abbreviationLabel),
                            ("NOMENCLATURE_EUROPE/NIVEAU", cqp.levelCode),
                            ("NOMENCLATURE_EUROPE/LIBELLE", cqp.levelLabel), ("ETAT_FICHE", cqp.recordState),
@@ -144,19 +144,19 @@ class RecordConverter:
                      else Literal(value)))
         level = _text(fiche, "NOMENCLATURE_EUROPE/NIVEAU")
         if level and not re.match(r"^NIV[1-8]$", level):
-            problem(f"NOMENCLATURE_EUROPE/NIVEAU {level!r} is not NIV1…NIV8")
+            problem(f"NOMENCLATURE_EUROPE/NIVEAU « {level} » n'est pas NIV1…NIV8")
         active = _text(fiche, "ACTIF")
         if active in ("Oui", "Non"):
             add((record, cqp.active, Literal(active == "Oui")))
         elif active is not None:
-            problem(f"ACTIF {active!r} is neither Oui nor Non")
+            problem(f"ACTIF « {active} » ne vaut ni Oui ni Non")
         for element, prop in DATES.items():
             value = _text(fiche, element)
             if value:
                 try:
                     add((record, cqp[prop], Literal(_date(value).isoformat(), datatype=XSD.date)))
                 except ValueError:
-                    problem(f"{element} {value!r} is not a date (dd/mm/yyyy)")
+                    problem(f"{element} « {value} » n'est pas une date (jj/mm/aaaa)")
         for path, prop in (("CODES_ROME/ROME", cqp.romeCode), ("CODES_NSF/NSF", cqp.nsfCode),
                            ("FORMACODES/FORMACODE", cqp.formacode)):
             for item in fiche.findall(path):
@@ -167,7 +167,7 @@ class RecordConverter:
             name = _text(certifier, "NOM_CERTIFICATEUR")
             siret = _text(certifier, "SIRET_CERTIFICATEUR")
             if siret and not re.match(r"^\d{14}$", siret):
-                problem(f"SIRET_CERTIFICATEUR {siret!r} is not 14 digits")
+                problem(f"SIRET_CERTIFICATEUR « {siret} » n'a pas 14 chiffres")
             key = siret if siret and re.match(r"^\d{14}$", siret) else \
                 "name-" + re.sub(r"[^a-z0-9]+", "-", (name or "unknown").lower()).strip("-")
             node = URIRef(f"{self.base}organisation/{key}")
@@ -208,10 +208,10 @@ class RecordConverter:
             code = _text(block, "CODE")
             code_match = BLOCK_CODE.match(code or "")
             if not code_match:
-                problem(f"block #{index}: CODE {code!r} is not RNCP…BC…: block skipped")
+                problem(f"bloc #{index} : CODE « {code or ''} » n'est pas RNCP…BC… : bloc écarté")
                 continue
             if code_match.group(1) != number:
-                problem(f"block {code} does not belong to {number}")
+                problem(f"le bloc {code} n'appartient pas à la fiche {number}")
             node = self.block_iri(code)
             report.blocks += 1
             add((record, cqp.hasBlock, node))
@@ -222,7 +222,7 @@ class RecordConverter:
             if label:
                 add((node, SKOS.prefLabel, Literal(label, lang="fr")))
             else:
-                problem(f"block {code}: LIBELLE is missing")
+                problem(f"bloc {code} : LIBELLE manquant")
             competences = block.findtext("LISTE_COMPETENCES")
             if competences and competences.strip():
                 add((node, cqp.competenceListText, Literal(competences, lang="fr")))
@@ -268,7 +268,7 @@ def _check(graph: Graph, shapes: Graph, report: ImportReport, cqp) -> None:
     numbers = {str(s): str(o) for s, o in graph.subject_objects(cqp.recordNumber)}
     for finding in validate_graph(graph, shapes).violations:
         record = next((n for iri, n in numbers.items() if finding.focus.startswith(iri)), None)
-        report.problems.append(Problem(0, record, f"shape violation on {finding.focus}: {finding.message}"))
+        report.problems.append(Problem(0, record, f"forme non respectée (SHACL) sur {finding.focus} : {finding.message}"))
 
 
 class _CountingReader:
@@ -295,7 +295,7 @@ def iter_fiches(path: Path, on_read: Callable[[int], None] | None = None) -> Ite
             if event == "start" and root is None:
                 root = element
                 if root.tag != "FICHES":
-                    raise ValueError(f"{path}: the root element is <{root.tag}>, not <FICHES>")
+                    raise ValueError(f"{path} : l'élément racine est <{root.tag}>, pas <FICHES>")
             elif event == "end" and element.tag == "FICHE":
                 position += 1
                 yield position, element
@@ -313,12 +313,15 @@ def import_rncp(path: Path, output: Path, base: str, on_read: Callable[[int], No
     import os
     import tempfile
 
+    from .atomic import file_mode, fsync_folder
+
     report = ImportReport()
     converter = RecordConverter(base)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600; the output gets the usual mode, umask respected
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             header = bind_prefixes(Graph(), base)
             out.write("".join(f"@prefix {p}: <{ns}> .\n" for p, ns in header.namespaces()))
@@ -340,11 +343,15 @@ def import_rncp(path: Path, output: Path, base: str, on_read: Callable[[int], No
             except ET.ParseError as exc:
                 line, column = exc.position
                 report.problems.append(Problem(report.fiches + report.skipped + 1, None,
-                                               f"XML syntax error at line {line}, column {column}: {exc}; "
-                                               f"the fiches before it are kept"))
+                                               f"erreur de syntaxe XML ligne {line}, colonne {column} "
+                                               f"(message d'expat : « {exc} ») ; les fiches qui précèdent "
+                                               "sont gardées"))
             if shapes is not None and len(pending):
                 _check(pending, shapes, report, converter.cqp)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, output)
+        fsync_folder(output.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -210,9 +210,10 @@ TABLES: tuple[Table, ...] = (
         Column("label", "what the setting means, in French"),
         *SRC,
     )),
-    Table("publication.csv", "values publishing needs (levels, ISCED-F, language); empty where nobody knows them yet",
-          required=False, columns=(
-        Column("code", "setting code (rncp-level, eqf-level, nqf-level, isced-f, language)", pattern=CODE),
+    Table("publication.csv", "values publishing needs (levels, ISCED-F, language, data licence, rights statement); "
+          "empty where nobody knows them yet", required=False, columns=(
+        Column("code", "setting code (rncp-level, eqf-level, nqf-level, isced-f, language, data-licence: the IRI of "
+               "the licence the graph is republished under, rights: the rights statement, in French)", pattern=CODE),
         Column("value", "the value, or empty when unknown", required=False),
         Column("basis", "stated, declared-choice or unknown", pattern=r"^(stated|declared-choice|unknown)$"),
         Column("label", "what it is and where it comes from, in French"),

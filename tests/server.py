@@ -41,9 +41,10 @@ class LiveServer:
 
 
 def start_server(dist: Path, *, timeout: float = 3.0, max_rows: int = 1000, cors: str = "http://example.org",
-                 extra_args: list[str] = (), cache: bool = True) -> LiveServer:
+                 extra_args: list[str] = (), cache: bool = True, env: dict | None = None,
+                 graph: Path | None = None) -> LiveServer:
     port = free_port()
-    args = [sys.executable, "-m", "cqp_graph.cli", "serve", "--port", str(port), "--graph", str(dist / "graph.nt")]
+    args = [sys.executable, "-m", "cqp_graph.cli", "serve", "--port", str(port), "--graph", str(graph or dist / "graph.nt")]
     for iri, path in W3C_DATA.items():
         if path.exists():
             args += ["--graph-data", f"{iri}={path}"]
@@ -51,7 +52,7 @@ def start_server(dist: Path, *, timeout: float = 3.0, max_rows: int = 1000, cors
         args.append("--no-cache")
     args += list(extra_args)
     env = dict(os.environ, CQP_GRAPH_QUERY_TIMEOUT=str(timeout), CQP_GRAPH_MAX_ROWS=str(max_rows),
-               CQP_GRAPH_CORS_ORIGINS=cors)
+               CQP_GRAPH_CORS_ORIGINS=cors, **(env or {}))
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -12,6 +12,11 @@ import pytest
 from cqp_graph.analysis import ReferentialFacts, bipartite_graph, run_all
 from cqp_graph.queries import run_named
 
+from .support import csv_rows
+
+REQUIREMENTS = csv_rows("requirements.csv")
+CODED = csv_rows("competences.csv")
+
 
 @pytest.fixture(scope="module")
 def facts(store, catalogue, settings):
@@ -25,8 +30,10 @@ def results(facts):
 
 def test_bipartite_graph_mirrors_requirements(facts):
     graph = bipartite_graph(facts)
-    assert graph.number_of_edges() == len(facts.requirements) == 96
-    assert sum(1 for _, d in graph.nodes(data=True) if d["type"] == "competence") == 45
+    assert graph.number_of_edges() == len(facts.requirements) == len(REQUIREMENTS)
+    assert {(r["mission"], r["competence"]) for r in REQUIREMENTS} == set(
+        (m, c) for m, c in ((a, b) if a.startswith("M") else (b, a) for a, b in graph.edges()))
+    assert sum(1 for _, d in graph.nodes(data=True) if d["type"] == "competence") == len(CODED)
 
 
 def test_transversality_degree_is_the_number_of_missions(results, store, catalogue, settings):
@@ -58,9 +65,9 @@ def test_gaps(results):
 def test_clusters_partition_the_needed_competences(results):
     communities = results["clusters"]["communities"]
     members = [c for community in communities for c in community["competences"]]
-    assert len(members) == len(set(members)) == 44  # every needed competence, once
+    assert len(members) == len(set(members)) == len({r["competence"] for r in REQUIREMENTS})  # each needed one, once
     profiles = results["clusters"]["mission_profiles"]
-    assert sum(len(p["competences"]) for p in profiles) == 45
+    assert sum(len(p["competences"]) for p in profiles) == len(CODED)
 
 
 def test_analyze_command_writes_json_and_picture(tmp_path):

@@ -19,7 +19,7 @@ from cqp_graph.tables import DataError
 from cqp_graph.validate import validate_graph
 
 from .conftest import ROOT, settings_for
-from .test_shapes import edit_csv, set_cell
+from .support import edit_csv, set_cell
 
 
 def run_build(dist: Path, seed: str, data: Path = ROOT / "data", extra_env=None) -> subprocess.CompletedProcess:

@@ -16,10 +16,10 @@ import yaml
 from cqp_graph.decisions import Decider, RuleBook, decide_file
 from cqp_graph.graph import build_graph
 from cqp_graph.inputs import InputError
-from cqp_graph.queries import run_named
+from cqp_graph.queries import QueryCatalogue, run_named
 
 from .conftest import ROOT, settings_for
-from .test_shapes import edit_csv, set_cell
+from .support import edit_csv, set_cell
 
 HIGH = 95
 EPSILON = Decimal("0.01")
@@ -162,7 +162,7 @@ def test_changing_the_aggregation_setting_changes_the_decision(data_copy, tmp_pa
 
 @pytest.mark.parametrize("data,line,message", [
     ({"route": "formation", "blocks": {"B1": {"score": 120}}}, 4, "entre 0 et 100"),
-    ({"route": "formation", "blocks": {"B9": {"score": 80}}}, 4, "bloc inconnu"),
+    ({"route": "formation", "blocks": {"B9": {"score": 80}}}, 3, "bloc inconnu"),  # the line of the key B9
     ({"route": "formation", "blocks": {"B1": {"evaluators": {"parent": 80}}}}, 5, "type d'évaluateur inconnu"),
     ({"route": "formation", "blocks": {"B1": {"score": "beaucoup"}}}, 4, "un nombre"),
     ({"route": "formation", "know_how": {"tutor": {"RC2": 50}}}, 4, "n'est pas un savoir-faire"),
@@ -187,3 +187,231 @@ def test_cli_decide_on_the_examples(example, expected):
     text = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "decide", str(ROOT / "examples" / example)],
                           capture_output=True, text=True).stdout
     assert "Décision" in text and "[" in text
+
+
+@pytest.mark.parametrize("value,text", [(Decimal("68"), "68 %"), (Decimal("69.99"), "69,99 %"), (Decimal("100"), "100 %"),
+                                        (Decimal("0"), "0 %"), (Decimal("50.5"), "50,5 %"), (None, "—")])
+def test_percentages_are_written_the_french_way(value, text):
+    from cqp_graph.decisions import pct
+
+    assert pct(value) == text
+
+
+def test_decision_text_states_every_block_check_and_choice(store, settings, referential_facts):
+    """The text a jury reads, made in-process: every block, every check with its mark, the choice applied."""
+    from cqp_graph.decisions import decision_text
+
+    blocks, evaluators, know_how, block_domain, units = referential_facts
+    data = baseline("formation", blocks, evaluators)
+    data["candidate"] = "Camille"
+    data["blocks"][blocks[0]] = {"evaluators": {e: 40 for e in evaluators}}
+    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
+    text = decision_text(decision)
+    lines = text.splitlines()
+    assert lines[0].startswith("Camille — ") and decision["route"]["label"] in lines[0]
+    assert lines[1] == f"Décision : {decision['decision_fr'].upper()}" and "NON" in lines[1]
+    for block in decision["blocks"]:
+        assert any(line.startswith(f"Bloc {block['code']} ({block['domain']})") and
+                   line.endswith(block["decision_fr"].upper()) for line in lines)
+        for check in block["checks"]:
+            assert f"  {'✓' if check['passed'] else '✗'} {check['text']}" in lines
+    assert any(line.startswith("Choix déclaré appliqué : block-score-aggregation") and blocks[0] in line
+               for line in lines)
+    assert "40 %" in text and text.endswith("\n")
+    blocs = baseline("blocs", blocks, evaluators)
+    blocs["units"] = {units[0]: 49}
+    text = decision_text(Decider(RuleBook.load(store, settings, "blocs"), blocs).decide())
+    assert "Unités de compétence :" in text and f"unité {units[0]}" in text and "non acquise" in text
+    assert "Conditions du CQP complet :" in text and "Attestation de bloc :" in text
+
+
+def test_checks_carry_their_figures_as_numbers(store, settings, referential_facts):
+    blocks, evaluators, *_ = referential_facts
+    data = baseline("formation", blocks, evaluators)
+    data["blocks"][blocks[0]]["score"] = 61.5
+    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
+    rules_by_code = {r["rule"]: r for r in RuleBook.load(store, settings, "formation").rules}
+    block_check = next(c for c in decision["blocks"][0]["checks"] if c["scope"] == "block")
+    assert block_check["value"] == 61.5 and isinstance(block_check["value"], float)
+    assert block_check["threshold"] == float(rules_by_code[block_check["rule"]]["min_percent"])
+    assert block_check["passed"] is False and block_check["subject"] == blocks[0]
+
+
+def test_unknown_route_names_it_and_the_known_ones(store, settings):
+    with pytest.raises(ValueError) as excinfo:
+        RuleBook.load(store, settings, "itinéraire")
+    known = [r["code"] for r in run_named(store, QueryCatalogue(settings.queries_dir).get("routes"), {},
+                                          settings.base).rows]
+    assert "'itinéraire'" in str(excinfo.value) and f"(known: {', '.join(known)})" in str(excinfo.value)
+
+
+def test_decide_file_reads_the_text_it_is_given(tmp_path, graph, settings):
+    path = _write(tmp_path, {"route": "vae", "blocks": {"B1": {"score": 10}}})
+    text = yaml.safe_dump({"route": "vae", "blocks": {b: {"score": 90} for b in ("B1", "B2", "B3")}})
+    assert decide_file(path, settings, graph)["decision"] == "not awarded"
+    assert decide_file(path, settings, graph, text=text)["decision"] == "awarded"
+
+
+def test_a_block_without_any_result_is_written_with_a_dash(store, settings, referential_facts):
+    from cqp_graph.decisions import decision_text
+
+    blocks, evaluators, *_ = referential_facts
+    data = baseline("vae", blocks, evaluators)
+    del data["blocks"][blocks[-1]]
+    decision = Decider(RuleBook.load(store, settings, "vae"), data).decide()
+    block = next(b for b in decision["blocks"] if b["code"] == blocks[-1])
+    assert block["score"] is None and block["decision"] == "not acquired" and block["score_source"] == "aucun résultat"
+    assert "résultat du bloc : — (aucun résultat)" in decision_text(decision)
+
+
+def _sections(decision) -> int:
+    return (len(decision["blocks"]) + bool(decision["certification_checks"]) + bool(decision["units"])
+            + bool(decision.get("attestation_validity")) + len(decision["settings_applied"]))
+
+
+@pytest.mark.parametrize("route", ["formation", "blocs", "vae"])
+def test_decision_text_marks_each_check_and_separates_each_section(store, settings, referential_facts, route):
+    from cqp_graph.decisions import decision_text
+
+    blocks, evaluators, know_how, block_domain, units = referential_facts
+    data = baseline(route, blocks, evaluators)
+    del data["candidate"]
+    for b in blocks[:2]:
+        data["blocks"][b] = {"evaluators": {e: 66 for e in evaluators}}
+    data["blocks"][blocks[1]]["evaluators"][evaluators[0]] = 45
+    data["units"] = {units[0]: 49, units[1]: 51} if route == "blocs" else {}
+    decision = Decider(RuleBook.load(store, settings, route), data).decide()
+    lines = decision_text(decision).splitlines()
+    assert lines[0].startswith("candidat — ")
+    assert lines.count("") == _sections(decision)
+    assert any(f"résultat du bloc : {b['score']:g} %".replace(".", ",") in line
+               for b in decision["blocks"] for line in lines)
+    for check in decision["certification_checks"]:
+        assert f"  {'✓' if check['passed'] else '✗'} {check['text']}" in lines
+    if decision["certification_checks"]:
+        assert "Conditions du CQP complet :" in lines
+    for unit in decision["units"]:
+        for check in unit["checks"]:
+            assert f"  {'✓' if check['passed'] else '✗'} {check['text']} → {unit['decision_fr']}" in lines
+    if decision["units"]:
+        assert "Unités de compétence :" in lines
+        assert {u["decision"] for u in decision["units"]} == {"acquired", "not acquired"}
+    marks = [line[2] for line in lines if line.startswith(("  ✓", "  ✗"))]
+    assert "✓" in marks and "✗" in marks
+    for setting in decision["settings_applied"]:
+        assert f"(blocs {', '.join(setting['applied_to'])})" in "\n".join(lines)
+        assert len(setting["applied_to"]) == 2
+
+
+def test_decide_file_applies_the_input_limits_of_its_settings(tmp_path, graph, settings):
+    import dataclasses
+
+    path = _write(tmp_path, {"route": "vae", "blocks": {b: {"score": 90} for b in ("B1", "B2", "B3")}})
+    assert decide_file(path, settings, graph)["decision"] == "awarded"
+    small = dataclasses.replace(settings, input_max_bytes=path.stat().st_size - 1)
+    with pytest.raises(InputError):
+        decide_file(path, small, graph)
+
+
+@pytest.mark.parametrize("route", ["formation", "blocs", "vae"])
+def test_every_check_says_its_rule_and_whether_the_source_states_it(store, catalogue, settings, referential_facts,
+                                                                    route):
+    blocks, evaluators, know_how, block_domain, units = referential_facts
+    basis = {r["rule"]: r["basis"] for r in rules(store, catalogue, settings, route)}
+    data = baseline(route, blocks, evaluators)
+    data["know_how"] = {"tutor": {know_how[block_domain[blocks[0]]]: 20}}
+    data["units"] = {units[0]: 60}
+    decision = Decider(RuleBook.load(store, settings, route), data).decide()
+    checks = [c for b in decision["blocks"] for c in b["checks"]] + decision["certification_checks"] + \
+        [c for u in decision["units"] for c in u["checks"]]
+    assert {c["rule"] for c in checks} == set(basis)
+    for check in checks:
+        said = "énoncé par la source" if basis[check["rule"]] == "stated" else "choix déclaré"
+        assert check["text"].endswith(f"[{check['rule']}, {said}]"), check["text"]
+        assert check["basis"] == basis[check["rule"]]
+
+
+def test_each_check_states_its_figures_in_the_documented_form(store, catalogue, settings, referential_facts):
+    """« bloc B1 : 67,33 % < 70 % [formation-block, énoncé par la source] » (README): every field of every
+    check, and the text, from the rule's own row and the candidate's figures."""
+    from cqp_graph.decisions import pct
+
+    blocks, evaluators, know_how, block_domain, units = referential_facts
+    labels = {e["code"]: e["label"] for e in run_named(store, catalogue.get("evaluators"), {}, settings.base).rows}
+    by_rule = {r["rule"]: r for r in rules(store, catalogue, settings, "formation")}
+    data = baseline("formation", blocks, evaluators)
+    data["blocks"][blocks[0]] = {"evaluators": {e: 40 + 10 * i for i, e in enumerate(evaluators)}}
+    data["blocks"][blocks[1]] = 82
+    del data["blocks"][blocks[2]]["evaluators"][evaluators[-1]]
+    sf = know_how[block_domain[blocks[1]]]
+    data["know_how"] = {"tutor": {sf: 25}}
+    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
+    first, second, third = decision["blocks"]
+    scores = data["blocks"][blocks[0]]["evaluators"]
+    parts = ", ".join(f"{labels[e].lower()} {pct(Decimal(v))}" for e, v in scores.items())
+    assert first["score_source"] == f"calculé : moyenne des évaluateurs ({parts}), choix déclaré " \
+                                    f"block-score-aggregation=mean"
+    assert first["score"] == float(sum(Decimal(v) for v in scores.values()) / len(scores))
+    assert second["score"] == 82 and second["score_source"] == "résultat fourni"
+    assert third["score"] == HIGH and third["score_source"] == "résultat fourni"
+    for block, code in zip(decision["blocks"], blocks):
+        for check in block["checks"]:
+            rule = by_rule[check["rule"]]
+            said = "énoncé par la source" if rule["basis"] == "stated" else "choix déclaré"
+            assert (check["scope"], check["gates"], check["evaluator"], check["basis"]) == \
+                (rule["scope"], rule["gates"], rule["evaluator"], rule["basis"])
+            t = Decimal(str(rule["min_percent"]))
+            assert check["threshold"] == float(t) and type(check["threshold"]) is float  # JSON-ready
+            if rule["scope"] == "block":
+                what, subject = f"bloc {code}", code
+            elif rule["scope"] == "block-evaluator":
+                what, subject = f"bloc {code}, {labels[rule['evaluator']].lower()}", code
+            elif check["value"] is None:
+                assert check["text"] == f"bloc {code} : aucun savoir-faire noté par le " \
+                    f"{labels[rule['evaluator']].lower()}, aucun n'est donc inférieur à {pct(t)} [{rule['rule']}, {said}]"
+                assert check["passed"] is True and check["subject"] == code
+                continue
+            else:
+                what, subject = f"savoir-faire {sf} ({labels[rule['evaluator']].lower()}, bloc {code})", sf
+            assert check["subject"] == subject
+            if check["value"] is None:
+                expected = f"{what} : aucun résultat, la règle exige au moins {pct(t)}"
+                assert check["passed"] is False
+            else:
+                v = Decimal(str(check["value"]))
+                assert check["passed"] == (v >= t)
+                expected = f"{what} : {pct(v)} {'≥' if v >= t else '<'} {pct(t)}"
+            assert check["text"] == f"{expected} [{rule['rule']}, {said}]"
+    assert any(c["value"] is None for c in third["checks"]), "the missing evaluator is a check without a value"
+    assert any(c["subject"] == sf and not c["passed"] for c in second["checks"])
+
+
+@pytest.mark.parametrize("route", ["formation", "blocs", "vae"])
+def test_decision_fields_in_french_and_in_their_place(store, catalogue, settings, referential_facts, route):
+    blocks, evaluators, know_how, block_domain, units = referential_facts
+    routes = {r["code"]: r for r in run_named(store, catalogue.get("routes"), {}, settings.base).rows}
+    setting = {s["code"]: s for s in run_named(store, catalogue.get("settings"), {}, settings.base).rows}
+    book = RuleBook.load(store, settings, route)
+    good = baseline(route, blocks, evaluators)
+    awarded = Decider(book, good).decide()
+    assert awarded["route"] == {"code": route, "label": routes[route]["label"]}
+    assert (awarded["decision"], awarded["decision_fr"]) == ("awarded", "CQP délivré")
+    assert awarded["reasons"] == ["tous les blocs sont acquis et toutes les règles sont satisfaites"]
+    assert all(b["decision_fr"] == "acquis" for b in awarded["blocks"])
+    bad = baseline(route, blocks, evaluators)
+    bad["blocks"][blocks[0]] = {"evaluators": {e: 10 for e in evaluators}}
+    bad["know_how"] = {"tutor": {"NOT-A-CODE": 90}}  # unknown codes are refused earlier by the shapes; ignored here
+    bad["units"] = {units[0]: 10, units[1]: 90}
+    refused = Decider(book, bad).decide()
+    assert (refused["decision"], refused["decision_fr"]) == ("not awarded", "CQP non délivré")
+    first = refused["blocks"][0]
+    assert first["decision_fr"] == "non acquis" and len(first["failed"]) >= 1
+    assert refused["reasons"][0] == f"bloc {blocks[0]} non acquis : " + "; ".join(first["failed"])
+    assert refused["settings_applied"] == [{
+        "code": "block-score-aggregation", "value": setting["block-score-aggregation"]["value"],
+        "basis": setting["block-score-aggregation"]["basis"], "label": setting["block-score-aggregation"]["label"],
+        "applied_to": [blocks[0]]}]
+    if route == "blocs":
+        assert [(u["code"], u["score"], u["decision"], u["decision_fr"]) for u in refused["units"]] == \
+            [(units[0], 10.0, "not acquired", "non acquise"), (units[1], 90.0, "acquired", "acquise")]
+        assert [c["subject"] for u in refused["units"] for c in u["checks"]] == [units[0], units[1]]

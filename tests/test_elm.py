@@ -13,8 +13,8 @@ from cqp_graph.elm_export import ELM, MissingSetting, export_elm
 from cqp_graph.graph import build_graph
 from cqp_graph.store import store_from_graph
 
-from .conftest import SHARED, settings_for
-from .test_shapes import edit_csv, set_cell
+from .conftest import settings_for
+from .support import SHARED, csv_rows, edit_csv, need_shared, set_cell
 
 SHAPES = SHARED / "standards" / "elm"
 
@@ -40,8 +40,7 @@ def test_refuses_and_names_the_missing_setting(store, settings, tmp_path):
 
 @pytest.mark.parametrize("suffix,fmt", [(".ttl", "turtle"), (".jsonld", "json-ld")])
 def test_export_conforms_to_the_official_loq_shapes(filled, tmp_path, suffix, fmt):
-    if not SHAPES.exists():
-        pytest.skip(f"{SHAPES} not found: ../shared is absent")
+    need_shared(SHAPES)
     settings, store = filled
     path = export_elm(store, settings, tmp_path / f"elm{suffix}")
     data = Graph().parse(path, format=fmt)
@@ -50,17 +49,18 @@ def test_export_conforms_to_the_official_loq_shapes(filled, tmp_path, suffix, fm
                                      advanced=True)
         assert conforms, f"{shapes}\n{text}"
     qualifications = set(data.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ELM.Qualification))
-    assert len(qualifications) == 4  # the CQP and its three blocks
+    blocks = csv_rows("blocks.csv")
+    assert len(qualifications) == 1 + len(blocks)  # the CQP and its blocks
     whole = next(q for q in qualifications if (q, ELM.hasPart, None) in data)
-    assert len(list(data.objects(whole, ELM.hasPart))) == 3
-    assert len(list(data.objects(whole, ELM.learningOutcome))) == 57
-    assert len(list(data.objects(whole, ELM.provenBy))) == 3
+    assert len(list(data.objects(whole, ELM.hasPart))) == len(blocks)
+    outcomes = len(csv_rows("competences.csv")) + len(csv_rows("aptitudes.csv"))
+    assert len(list(data.objects(whole, ELM.learningOutcome))) == outcomes
+    assert len(list(data.objects(whole, ELM.provenBy))) == len(csv_rows("routes.csv"))
     assert any("70 %" in str(d) for d in data.objects(None, URIRef("http://purl.org/dc/terms/description")))
 
 
 def test_the_shapes_do_catch_a_broken_export(filled, tmp_path):
-    if not SHAPES.exists():
-        pytest.skip(f"{SHAPES} not found: ../shared is absent")
+    need_shared(SHAPES)
     settings, store = filled
     data = Graph().parse(export_elm(store, settings, tmp_path / "elm.ttl"))
     data.remove((None, ELM.EQFLevel, None))

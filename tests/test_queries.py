@@ -12,6 +12,8 @@ import pytest
 
 from cqp_graph.queries import QueryError, parse_query_file, run_named
 
+from .support import csv_rows
+
 REQUIRED = {"competences-for-mission", "competences", "unused-competences"}
 
 
@@ -49,16 +51,16 @@ def test_integer_parameter(catalogue, store, settings):
     assert [r["code"] for r in five] == ["OTC1"]
     default = run_named(store, q, {}, settings.base).rows
     assert all(r["missions"] >= 3 for r in default) and len(default) > len(five)
-    with pytest.raises(QueryError, match="not a whole number"):
+    with pytest.raises(QueryError, match="n'est pas un nombre entier"):
         run_named(store, q, {"min_missions": "trois"}, settings.base)
 
 
 def test_unknown_query_and_parameter_are_clear_errors(catalogue, store, settings):
-    with pytest.raises(QueryError, match="no named query 'nope'"):
+    with pytest.raises(QueryError, match="aucune requête nommée « nope »"):
         catalogue.get("nope")
-    with pytest.raises(QueryError, match="has no parameter 'colour'"):
+    with pytest.raises(QueryError, match="n'a pas de paramètre « colour »"):
         run_named(store, catalogue.get("competences"), {"colour": "blue"}, settings.base)
-    with pytest.raises(QueryError, match="needs parameter 'mission'"):
+    with pytest.raises(QueryError, match="attend le paramètre « mission »"):
         run_named(store, catalogue.get("competences-for-mission"), {}, settings.base)
 
 
@@ -77,14 +79,15 @@ def test_cli_formats():
                                            "kind": "C", "domain": "R"}]
     as_csv = run_cli("query", "competences", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert len(rows) == 57 and {"code", "label", "kind", "domain"} <= set(rows[0])
+    codes = [r["code"] for name in ("competences.csv", "aptitudes.csv") for r in csv_rows(name)]
+    assert sorted(r["code"] for r in rows) == sorted(codes) and {"code", "label", "kind", "domain"} <= set(rows[0])
     table = run_cli("query", "missions-for-competence", "--param", "competence=RSF10")
     assert table.returncode == 0 and "RFS10" in table.stdout
 
 
 def test_cli_errors_exit_non_zero():
     unknown = run_cli("query", "nope")
-    assert unknown.returncode == 2 and "no named query 'nope'" in unknown.stderr
+    assert unknown.returncode == 2 and "aucune requête nommée « nope »" in " ".join(unknown.stderr.split())
     bad = run_cli("query", "competences-for-mission", "--param", "misson=M3")
     assert bad.returncode == 2 and "no parameter 'misson'" in bad.stderr
 

@@ -17,7 +17,7 @@ from rdflib.namespace import RDF
 from cqp_graph.release import ReleaseError, make_release
 
 from .conftest import ROOT, settings_for
-from .test_shapes import edit_csv, set_cell
+from .support import edit_csv, set_cell
 
 DCAT = "http://www.w3.org/ns/dcat#"
 

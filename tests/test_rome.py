@@ -13,7 +13,7 @@ from rdflib.namespace import SKOS
 from cqp_graph.queries import run_named
 from cqp_graph.rome import load_rome, suggest, tokens
 
-from .conftest import ROOT, SHARED
+from .support import ROOT, SHARED, need_shared
 
 ROME = SHARED / "rome"
 
@@ -23,8 +23,7 @@ def test_tokens_fold_accents_and_stems():
 
 
 def test_suggestions_are_reproducible_and_sensible(tmp_path):
-    if not ROME.exists():
-        pytest.skip(f"{ROME} not found: ../shared is absent")
+    need_shared(ROME)
     args = [sys.executable, "-m", "cqp_graph.cli", "align-rome", "--rome", str(ROME)]
     first = subprocess.run(args + ["--output", str(tmp_path / "a.csv")], capture_output=True, text=True)
     second = subprocess.run(args + ["--output", str(tmp_path / "b.csv")], capture_output=True, text=True)
@@ -37,8 +36,7 @@ def test_suggestions_are_reproducible_and_sensible(tmp_path):
 
 
 def test_candidate_job_sheets_are_loaded():
-    if not ROME.exists():
-        pytest.skip(f"{ROME} not found: ../shared is absent")
+    need_shared(ROME)
     items = load_rome(ROME)
     jobs = {i.code: i.label for i in items if i.kind == "job"}
     assert jobs["D1409"] == "Assistant / Assistante administration des ventes"
@@ -58,8 +56,7 @@ def test_reviewed_mappings_become_triples(graph, settings, store, catalogue):
 
 
 def test_mapping_labels_are_romes_own(settings):
-    if not ROME.exists():
-        pytest.skip(f"{ROME} not found: ../shared is absent")
+    need_shared(ROME)
     labels = {i.code: i.label for i in load_rome(ROME)}
     for mapping in csv.DictReader((ROOT / "data" / "agc-alimentaire" / "rome-mappings.csv").open(encoding="utf-8")):
         assert labels[mapping["object_id"]] == mapping["object_label"]

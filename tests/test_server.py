@@ -15,7 +15,7 @@ from rdflib.namespace import RDF
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TSV, XML, SPARQLWrapper
 
-from .test_seed_reading import mission_pages
+from .support import mission_pages
 
 M3 = """PREFIX cqp: <https://w3id.org/cqp-graph/ontology#>
 SELECT ?code WHERE { ?m cqp:code "M3" ; cqp:requiresCompetence/cqp:code ?code } ORDER BY ?code"""
@@ -187,13 +187,13 @@ def test_named_queries_over_http(live_server, catalogue):
 
 
 @pytest.mark.parametrize("path,params,status,text", [
-    ("/api/queries/nope", {}, 404, "no named query"),
-    ("/api/queries/competences-for-mission", {}, 422, "needs parameter 'mission'"),
-    ("/api/queries/transversal-competences", {"min_missions": "trois"}, 422, "not a whole number"),
-    ("/api/queries/competences", {"colour": "blue"}, 422, "no parameter 'colour'"),
-    ("/api/missions/M9", {}, 404, "no mission"),
-    ("/api/competences/XX1", {}, 404, "no competence"),
-    ("/api/analyses/astrology", {}, 404, "no analysis"),
+    ("/api/queries/nope", {}, 404, "aucune requête nommée"),
+    ("/api/queries/competences-for-mission", {}, 422, "attend le paramètre « mission »"),
+    ("/api/queries/transversal-competences", {"min_missions": "trois"}, 422, "n'est pas un nombre entier"),
+    ("/api/queries/competences", {"colour": "blue"}, 422, "pas de paramètre « colour »"),
+    ("/api/missions/M9", {}, 404, "aucune mission"),
+    ("/api/competences/XX1", {}, 404, "aucune compétence"),
+    ("/api/analyses/astrology", {}, 404, "aucune analyse"),
 ])
 def test_api_errors(live_server, path, params, status, text):
     response = httpx.get(live_server.url + path, params=params)
@@ -228,7 +228,7 @@ def test_programme_coverage_and_decisions_over_http(live_server):
     assert response.status_code == 200 and "RSF10" in response.json()["uncovered"]
     bad = httpx.post(live_server.url + "/api/coverage/programme",
                      content="title: t\nmodules:\n  - code: X\n    title: y\n    hours: -1\n")
-    assert bad.status_code == 422 and bad.json()["detail"]["errors"][0]["line"] == 3
+    assert bad.status_code == 422 and bad.json()["detail"]["errors"][0]["line"] == 5  # the `hours: -1` line
     results = (ROOT / "examples" / "candidat-formation.yaml").read_text(encoding="utf-8")
     decision = httpx.post(live_server.url + "/api/decisions", content=results).json()
     assert decision["decision"] == "not awarded" and decision["reasons"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from ..analysis import ANALYSES, ReferentialFacts, bipartite_graph
 from ..queries import QueryError
@@ -51,17 +53,24 @@ async def list_queries(request: Request):
             responses={200: {"content": {"application/json": {"example": [
                 {"mission": "M3", "code": "OTC1", "label": "Expliquer le fonctionnement des logiciels spécifiques…",
                  "kind": "C", "domain": "OT"}]}, "text/csv": {}}},
+                400: {"description": "the query name is not readable text"},
                 404: {"description": "no such named query"},
-                422: {"description": "missing, unknown or invalid parameter"}})
-async def run_query(request: Request, name: str = Path(examples=["competences-for-mission"])):
+                422: {"description": "missing, unknown or invalid parameter (or format other than csv/json)"}})
+async def run_query(request: Request, name: str = Path(examples=["competences"])):
     state = state_of(request)
+    name = readable(name, "nom de requête")
     params = dict(request.query_params)
     fmt = params.pop("format", None)
     try:
         query = state.catalogue.get(name)
     except QueryError as exc:
         raise HTTPException(404, str(exc)) from None
-    media = {"csv": "text/csv", "json": "application/json"}.get(fmt or "") or \
+    if fmt is not None and fmt not in QUERY_FORMATS:
+        raise HTTPException(422, f"paramètre « format » : « {fmt[:40]} » inconnu (valeurs : "
+                                 f"{', '.join(QUERY_FORMATS)} ; ou l'en-tête Accept)")
+    for key, value in params.items():
+        readable_parameter(key, value, state.settings.input_max_string)
+    media = QUERY_FORMATS.get(fmt or "") or \
         choose(request.headers.get("accept"), ["application/json", "text/csv"]) or "application/json"
     try:
         query.bindings(params)
@@ -77,6 +86,33 @@ async def run_query(request: Request, name: str = Path(examples=["competences-fo
                     headers={"Vary": "Accept", "ETag": f'"{state.etag}"'})
 
 
+CODE_ERRORS = {400: {"description": "the code is not readable text (bytes that are not UTF-8, control characters)"},
+               404: {"description": "no such code in the referential"}}
+QUERY_FORMATS = {"csv": "text/csv", "json": "application/json"}
+
+
+def readable(code: str, what: str) -> str:
+    """A path segment from the client; HTTPException 400 (French) when it is not readable text.
+
+    Starlette decodes bytes that are not UTF-8 (such as %ff) to U+FFFD: such a code cannot name anything."""
+    if "\ufffd" in code or any(ord(c) < 32 or ord(c) == 127 for c in code):
+        raise HTTPException(400, f"{what} illisible : le chemin contient des octets qui ne sont pas du texte UTF-8 "
+                                 "ou des caractères de contrôle")
+    return code
+
+
+def readable_parameter(key: str, value: str, limit: int) -> None:
+    """A query-string parameter: HTTPException 422 (French) for control characters, undecodable bytes or
+    more than `limit` characters (CQP_GRAPH_INPUT_MAX_STRING)."""
+    for text in (key, value):
+        if "\ufffd" in text or any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise HTTPException(422, f"paramètre « {key[:40]} » : caractère de contrôle ou octet qui n'est pas du "
+                                     "texte UTF-8")
+        if len(text) > limit:
+            raise HTTPException(422, f"paramètre « {key[:40]} » : au plus {limit} caractères "
+                                     "(CQP_GRAPH_INPUT_MAX_STRING)")
+
+
 # -- resources -----------------------------------------------------------------------------
 
 @router.get("/missions", response_model=list[MissionSummary], tags=["referential"], summary="The missions")
@@ -86,13 +122,14 @@ async def missions(request: Request):
 
 
 def _mission(state: ServerState, code: str) -> dict:
+    readable(code, "code de mission")
     rows = [m for m in state.named("missions").rows if m["code"] == code]
     if not rows:
-        raise HTTPException(404, f"no mission {code!r}")
+        raise HTTPException(404, f"aucune mission « {code[:80]} » dans le référentiel")
     return rows[0]
 
 
-@router.get("/missions/{code}", response_model=Mission, tags=["referential"], summary="A mission with its activities")
+@router.get("/missions/{code}", response_model=Mission, tags=["referential"], summary="A mission with its activities", responses=CODE_ERRORS)
 async def mission(request: Request, code: str = Path(examples=["M3"])):
     state = state_of(request)
 
@@ -105,7 +142,7 @@ async def mission(request: Request, code: str = Path(examples=["M3"])):
 
 
 @router.get("/missions/{code}/competences", response_model=list[CompetenceOnPage], tags=["referential"],
-            summary="The competences a mission needs, with the wording on its page")
+            summary="The competences a mission needs, with the wording on its page", responses=CODE_ERRORS)
 async def mission_competences(request: Request, code: str = Path(examples=["M3"])):
     state = state_of(request)
 
@@ -124,14 +161,16 @@ async def competences(request: Request):
 
 
 @router.get("/competences/{code}", response_model=CompetenceDetail, tags=["referential"],
-            summary="A competence with the missions that need it and its variants")
+            summary="A competence with the missions that need it and its variants", responses=CODE_ERRORS)
 async def competence(request: Request, code: str = Path(examples=["RSF10"])):
     state = state_of(request)
+
+    readable(code, "code de compétence")
 
     def compute():
         rows = [c for c in state.named("competences").rows if c["code"] == code]
         if not rows:
-            raise HTTPException(404, f"no competence {code!r}")
+            raise HTTPException(404, f"aucune compétence « {code[:80]} » dans le référentiel")
         needed = state.named("missions-for-competence", {"competence": code}).rows
         variants = [v for v in state.named("label-variants").rows if v["item"] == code]
         return {**rows[0],
@@ -184,11 +223,12 @@ async def analyses(request: Request):
 
 
 @router.get("/analyses/{name}", tags=["analyses"], summary="One network analysis (networkx)",
-            responses={404: {"description": "no such analysis"}})
+            responses={400: CODE_ERRORS[400], 404: {"description": "no such analysis"}})
 async def analysis(request: Request, name: str = Path(examples=["transversality"])):
     state = state_of(request)
+    readable(name, "nom d'analyse")
     if name not in ANALYSES:
-        raise HTTPException(404, f"no analysis {name!r} (known: {', '.join(ANALYSES)})")
+        raise HTTPException(404, f"aucune analyse « {name[:80]} » (connues : {', '.join(ANALYSES)})")
 
     def compute():
         facts = _facts(state)
@@ -198,63 +238,237 @@ async def analysis(request: Request, name: str = Path(examples=["transversality"
 
 # -- inputs --------------------------------------------------------------------------------
 
-async def _body_text(request: Request, limit: int = 1_000_000) -> str:
+INPUT_ERRORS = {
+    413: {"description": "body larger than CQP_GRAPH_INPUT_MAX_BYTES (or the server's body limit)"},
+    415: {"description": "body neither UTF-8 text nor a YAML, JSON or CSV media type"},
+    422: {"description": "the input is invalid: each error names its line and field, in French"},
+    429: {"description": "this client address already has CQP_GRAPH_INPUT_CLIENT_CONCURRENCY coverage/decision "
+                         "requests running; retry once one has answered (Retry-After)"},
+    503: {"description": "too many coverage/decision requests at once (CQP_GRAPH_INPUT_CONCURRENCY), or past "
+                         "CQP_GRAPH_INPUT_TIMEOUT seconds; retry later (Retry-After)"},
+}
+TEXT_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json", "text/plain",
+              "text/csv", ""}
+
+
+def error_response(status: int, detail, headers: dict | None = None) -> Response:
+    return Response(json_bytes({"detail": detail}), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+async def _body_text(request: Request, limit: int) -> tuple[str, str]:
+    """(the body as text, its media type); HTTPException 413/415 when it is too big or not text we read."""
+    from ..inputs import InputError, decode_text
+
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in TEXT_TYPES:
+        raise HTTPException(415, f"type de contenu « {media} » non accepté : YAML, JSON ou CSV (text/csv)")
     body = await request.body()
     if len(body) > limit:
-        raise HTTPException(413, f"request body larger than {limit} bytes")
+        raise HTTPException(413, f"corps de requête de {len(body)} octets : au plus {limit} "
+                                 "(CQP_GRAPH_INPUT_MAX_BYTES)")
     try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HTTPException(415, "the request body is not UTF-8") from None
+        return decode_text(body, "corps"), media
+    except InputError as exc:
+        raise HTTPException(415, f"corps de la requête : {exc.problems[0][1]}") from None
+
+
+class Jobs:
+    """Coverage and decision work: at most `size` at once in their own threads, at most `per_client` of them
+    for one client address, each awaited at most `timeout` seconds. A slot is freed only when its work really
+    ends, so runaway work cannot pile up."""
+
+    def __init__(self, size: int, timeout: float, per_client: int = 1):
+        self.size = max(1, size)
+        self.per_client = max(1, min(per_client, self.size))
+        self.timeout = timeout
+        self.busy = 0
+        self.clients: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="cqp-input")
+
+    async def run(self, fn, *args, client: str = "", **kwargs):
+        with self.lock:
+            if self.clients.get(client, 0) >= self.per_client:
+                raise HTTPException(429, f"cette adresse a déjà {self.per_client} demande(s) de couverture ou de "
+                                         "décision en cours (CQP_GRAPH_INPUT_CLIENT_CONCURRENCY) ; attendre "
+                                         "sa réponse", headers={"Retry-After": "1"})
+            if self.busy >= self.size:
+                raise HTTPException(503, f"le serveur traite déjà {self.size} demandes de couverture ou de décision "
+                                         "(CQP_GRAPH_INPUT_CONCURRENCY) ; réessayer dans un instant",
+                                    headers={"Retry-After": "1"})
+            self.busy += 1
+            self.clients[client] = self.clients.get(client, 0) + 1
+        future = self.pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda _: self._release(client))
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError:
+            raise HTTPException(503, f"calcul arrêté après {self.timeout:g} s (CQP_GRAPH_INPUT_TIMEOUT)",
+                                headers={"Retry-After": "5"}) from None
+
+    def _release(self, client: str):
+        # done callbacks run in the worker thread: the counts change under the lock
+        with self.lock:
+            self.busy -= 1
+            left = self.clients.get(client, 1) - 1
+            if left > 0:
+                self.clients[client] = left
+            else:
+                self.clients.pop(client, None)
+
+
+def jobs_of(request: Request) -> Jobs:
+    jobs = getattr(request.app.state, "cqp_input_jobs", None)
+    if jobs is None:
+        settings = state_of(request).settings
+        jobs = request.app.state.cqp_input_jobs = Jobs(settings.input_concurrency, settings.input_timeout,
+                                                       settings.input_client_concurrency)
+    return jobs
+
+
+def client_of(request: Request) -> str:
+    """The client's address (the peer of the connection), the unit of fairness."""
+    return request.client.host if request.client else ""
+
+
+def input_schemas(state: ServerState) -> dict:
+    """JSON schemas of the request bodies, with the codes the referential knows (read from the graph)."""
+    from ..candidates import ResultsIn
+    from ..graph import referential_folders
+    from ..programme import ProgrammeIn
+
+    def codes(name, **params):
+        return [r["code"] for r in state.named(name, params).rows]
+
+    def compute():
+        competences = state.named("competences").rows
+        know_how = [c["code"] for c in competences if c["kind"] == "SF"]
+        activities = sorted({a for m in codes("missions") for a in codes("activities-of-mission", mission=m)})
+        percent = {"type": "number", "minimum": 0, "maximum": 100}
+
+        def keyed(keys, value):
+            return {"type": "object", "properties": {k: value for k in keys}, "additionalProperties": False}
+
+        evaluators = codes("evaluators")
+        block = {"type": "object", "additionalProperties": False, "properties": {
+            "score": {"anyOf": [percent, {"type": "null"}]}, "evaluators": keyed(evaluators, percent)}}
+        referential = {"anyOf": [{"type": "string", "enum": [f.name for f in referential_folders(state.settings)]},
+                                 {"type": "null"}]}
+        results = ResultsIn.model_json_schema()
+        results.pop("$defs", None)
+        results["properties"].update({
+            "candidate": {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}]},
+            "route": {"type": "string", "enum": codes("routes")},
+            "referential": referential,
+            "blocks": keyed(codes("blocks"), {"anyOf": [percent, block]}),  # `B1: 76` is B1's score
+            "know_how": keyed(evaluators, keyed(know_how, percent)),
+            "units": keyed(codes("units"), percent)})
+        programme = ProgrammeIn.model_json_schema()
+        module = programme.pop("$defs")["ModuleIn"]
+        module["properties"].update({
+            "code": {"type": "string", "minLength": 1}, "title": {"type": "string", "minLength": 1},
+            "hours": {"type": "number", "minimum": 0, "exclusiveMaximum": 1e15},
+            "competences": {"type": "array", "items": {"type": "string", "enum": [c["code"] for c in competences]}},
+            "activities": {"type": "array", "items": {"type": "string", "enum": activities}}})
+        programme["properties"].update({"title": {"type": "string", "minLength": 1},
+                                        "referential": results["properties"]["referential"],
+                                        "modules": {"type": "array", "minItems": 1, "items": module}})
+        return {"results": results, "programme": programme}
+    return state.cached(("input-schemas",), compute)
 
 
 @router.post("/coverage/programme", tags=["coverage and decisions"],
              summary="Coverage of the referential by a training programme (YAML, JSON or CSV body)",
-             openapi_extra={"requestBody": {"content": {
-                 "application/yaml": {"example": "title: Parcours\nmodules:\n  - code: MOD01\n    title: Relation client\n"
-                                                 "    hours: 21\n    competences: [RC2, RSF1]\n"},
-                 "text/csv": {"example": "code,title,hours,competences\nMOD01,Relation client,21,RC2|RSF1\n"}}}},
-             responses={422: {"description": "the programme is invalid: each error names its line and module"}})
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/yaml": {"schema": {"type": "object"},
+                                      "example": "title: Parcours\nmodules:\n  - code: MOD01\n    title: Relation client\n"
+                                                 "    hours: 21\n    competences: [RC2, RSF1]\n"}}}},
+             description="The programme as YAML or JSON (schema below), or as CSV with `Content-Type: text/csv`: "
+                         "columns code, title, hours, competences, activities, activities_stand_for_mission, "
+                         "lists separated by `|`, e.g. `MOD01,Relation client,21,RC2|RSF1`.",
+             responses={200: {"content": {"application/json": {}, "text/html": {}, "text/csv": {}}},
+                        **INPUT_ERRORS})
 async def programme_coverage(request: Request):
     from ..coverage import coverage_of_file
     from ..inputs import InputError
     from ..render import programme_csv, programme_html
 
     state = state_of(request)
-    text = await _body_text(request)
-    fmt = "csv" if request.headers.get("content-type", "").startswith("text/csv") else "yaml"
+    text, media = await _body_text(request, state.settings.input_max_bytes)
+    fmt = "csv" if media == "text/csv" else "yaml"
+    accept = choose(request.headers.get("accept"), ["application/json", "text/html", "text/csv"])
+
+    def work():
+        result = coverage_of_file("programme." + fmt, state.settings, state.graph, text=text, fmt=fmt)
+        if accept == "text/html":
+            return programme_html(result).encode("utf-8")
+        if accept == "text/csv":
+            return programme_csv(result).encode("utf-8")
+        return json_bytes(result)
+
     try:
-        result = await run_in_threadpool(coverage_of_file, "programme." + fmt, state.settings, state.graph,
-                                         text=text, fmt=fmt)
+        body = await jobs_of(request).run(work, client=client_of(request))
     except InputError as exc:
-        return Response(json_bytes({"detail": exc.as_dict()}), status_code=422, media_type="application/json")
-    media = choose(request.headers.get("accept"), ["application/json", "text/html", "text/csv"])
-    if media == "text/html":
-        return Response(programme_html(result), media_type="text/html; charset=utf-8")
-    if media == "text/csv":
-        return Response(programme_csv(result), media_type="text/csv; charset=utf-8")
-    return Response(json_bytes(result), media_type="application/json")
+        return error_response(422, exc.as_dict())
+    media_out = {"text/html": "text/html; charset=utf-8", "text/csv": "text/csv; charset=utf-8"}.get(
+        accept or "", "application/json")
+    return Response(body, media_type=media_out)
 
 
 @router.post("/decisions", tags=["coverage and decisions"],
              summary="Decision per block and for the whole CQP from a candidate's results (YAML or JSON body)",
-             openapi_extra={"requestBody": {"content": {
-                 "application/json": {"example": {"candidate": "Léa Dupont", "route": "vae", "blocks": {
-                     "B1": {"score": 75}, "B2": {"score": 68}, "B3": {"score": 70}}}}}}},
-             responses={422: {"description": "the results are invalid: each error names its line"}})
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "object"},
+                                      "example": {"candidate": "Léa Dupont", "route": "vae", "blocks": {
+                                          "B1": {"score": 75}, "B2": {"score": 68}, "B3": {"score": 70}}}}}}},
+             responses={200: {"content": {"application/json": {}, "text/plain": {}}}, **INPUT_ERRORS})
 async def decisions(request: Request):
     from ..decisions import decide_file, decision_text
     from ..inputs import InputError
 
     state = state_of(request)
-    text = await _body_text(request)
+    text, _media = await _body_text(request, state.settings.input_max_bytes)
+    as_text = choose(request.headers.get("accept"), ["application/json", "text/plain"]) == "text/plain"
+
+    def work():
+        result = decide_file("results.yaml", state.settings, state.graph, text=text, store=state.store)
+        return decision_text(result).encode("utf-8") if as_text else json_bytes(result)
+
     try:
-        result = await run_in_threadpool(decide_file, "results.yaml", state.settings, state.graph, text=text,
-                                         store=state.store)
+        body = await jobs_of(request).run(work, client=client_of(request))
     except InputError as exc:
-        return Response(json_bytes({"detail": exc.as_dict()}), status_code=422, media_type="application/json")
+        return error_response(422, exc.as_dict())
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
-    if choose(request.headers.get("accept"), ["application/json", "text/plain"]) == "text/plain":
-        return Response(decision_text(result), media_type="text/plain; charset=utf-8")
-    return Response(json_bytes(result), media_type="application/json")
+        return error_response(422, str(exc))
+    return Response(body, media_type="text/plain; charset=utf-8" if as_text else "application/json")
+
+
+@router.api_route("/coverage/programme", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/decisions", methods=["GET", "HEAD"], include_in_schema=False)
+async def post_only(request: Request):
+    """These resources only compute: 405 (not the linked-data 404) for a GET."""
+    return error_response(405, "méthode non permise : envoyer le fichier par POST", headers={"Allow": "POST"})
+
+
+def document_inputs(app) -> None:
+    """Put the request-body schemas (with the referential's codes, read from the graph) into the OpenAPI
+    document of the coverage and decision operations."""
+    generate = app.openapi
+
+    def openapi():
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schemas = input_schemas(app.state.cqp)
+        paths = schema.get("paths", {})
+        programme = paths.get("/api/coverage/programme", {}).get("post", {}).get("requestBody", {}).get("content", {})
+        if "application/yaml" in programme:
+            programme["application/yaml"]["schema"] = schemas["programme"]
+        decision = paths.get("/api/decisions", {}).get("post", {}).get("requestBody", {}).get("content", {})
+        if "application/json" in decision:
+            decision["application/json"]["schema"] = schemas["results"]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

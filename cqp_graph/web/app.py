@@ -14,9 +14,10 @@ from fastapi.staticfiles import StaticFiles
 
 from ..build import DUMPS
 from ..config import Settings
-from ..dataset import Distribution, dataset_description, void_statistics
+from ..dataset import Distribution, dataset_description, publication_terms, void_statistics
 from ..render import template
-from . import api_routes, linked_data
+from ..sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
+from . import api_routes, errors, linked_data
 from .executor import Source
 from .formats import GRAPHS, charset, from_format_param
 from .negotiation import choose
@@ -71,10 +72,31 @@ class _TooLarge(Exception):
     pass
 
 
+class HeadAsGet:
+    """Answer HEAD wherever GET is answered: run the GET and send its status and headers, no body."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # the client asked for no body: drop the chunks, send the end only
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def create_app(settings: Settings | None = None, graph_file: Path | None = None,
-               extra_sources: list[Source] = (), workers: int = 2, cache: bool = True,
-               max_body: int = 1_000_000) -> FastAPI:
+               extra_sources: list[Source] = (), workers: int | None = None, cache: bool = True,
+               max_body: int | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    max_body = settings.max_body_bytes if max_body is None else max_body
     state = ServerState.load(settings, graph_file, list(extra_sources), workers=workers, cache=cache)
 
     @asynccontextmanager
@@ -88,11 +110,13 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     app = FastAPI(title="cqp-graph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.cqp = state
+    errors.install(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
                            expose_headers=["X-CQP-Truncated", "X-CQP-Row-Limit"])
     app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(HeadAsGet)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     try:
         import swagger_ui_bundle
@@ -103,9 +127,21 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         swagger = False
 
     app.include_router(sparql_router(state.executor, path="/sparql", max_rows=settings.max_rows,
-                                     max_body=max_body, prefixes=state.prefixes, graphs=state.graphs,
+                                     max_body=max_body, max_bytes=settings.max_result_bytes,
+                                     prefixes=state.prefixes, graphs=state.graphs,
                                      html_redirect="/query", cache=state.cache if cache else None))
     app.include_router(api_routes.router)
+
+    @app.get("/health", tags=["health"], summary="Whether the SPARQL workers are ready",
+             responses={200: {"description": "at least one SPARQL worker is ready", "content": {"application/json": {
+                 "example": {"status": "ok", "workers": {"ready": 3, "busy": 0, "total": 3}, "restarts": 0}}}},
+                 503: {"description": "no SPARQL worker is ready (the pool is restarting them)"}})
+    async def health():
+        report = state.executor.health()
+        report["cache"] = {"entries": len(state.cache.data), "bytes": state.cache.bytes,
+                           "max_bytes": state.cache.max_bytes}
+        return Response(json.dumps(report), status_code=200 if report["workers"]["ready"] else 503,
+                        media_type="application/json", headers={"Cache-Control": "no-store"})
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
@@ -167,19 +203,39 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
                 out.append(Distribution(name, media, f"{root}/dumps/{name}", path.stat().st_size))
         return out
 
+    def mapping_set() -> bytes | None:
+        """The reviewed ROME mappings as SSSOM TSV (None when the graph holds none)."""
+        def compute():
+            try:
+                return sssom_tsv(state.graph, settings.base).encode("utf-8")
+            except NoMappings:
+                return b""
+        return state.cached(("sssom",), compute) or None
+
     @app.get("/dataset", include_in_schema=False)
     @app.get("/.well-known/void", include_in_schema=False)
     async def dataset(request: Request):
+        import hashlib
+        from dataclasses import replace
+
         root = str(request.base_url).rstrip("/")
         media = from_format_param(request.query_params.get("format")) or \
             choose(request.headers.get("accept"), ["text/turtle", "text/html", "application/ld+json",
                                                    "application/n-triples", "application/rdf+xml"]) or "text/turtle"
-        dumps = distributions(request)
+        dumps = [replace(d, rdf_dump=True) for d in distributions(request)]
+        try:
+            mappings = mapping_set()
+        except SSSOMError:
+            mappings = None  # the /mappings route says why
+        if mappings:
+            dumps.append(Distribution(SSSOM_FILE, SSSOM_MEDIA_TYPE, f"{root}/mappings/{SSSOM_FILE}", len(mappings),
+                                      hashlib.sha256(mappings).hexdigest(), conforms_to=SSSOM_STANDARD))
         if media == "text/html":
             stats = void_statistics(state.graph)
+            terms = publication_terms(state.graph, settings.base)
             html = template("dataset.html.j2").render(d={
                 "description": "Le graphe de connaissances des référentiels de CQP publiés ici.", "stats": stats,
-                "dumps": dumps, "licence": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+                "dumps": dumps, "licences": sorted(terms["licences"]), "rights": [t for _n, t in terms["rights"]],
                 "endpoint": f"{root}/sparql"})
             return HTMLResponse(html)
         if media not in GRAPHS:
@@ -191,6 +247,20 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
                "application/rdf+xml": "xml"}[media]
         return Response(description.serialize(format=fmt, encoding="utf-8"), media_type=charset(media),
                         headers={"Vary": "Accept"})
+
+    @app.get(f"/mappings/{SSSOM_FILE}", include_in_schema=False)
+    async def rome_mappings():
+        """The reviewed ROME 4.0 mappings as an SSSOM TSV, at a stable URL (the mapping set's id under --base)."""
+        try:
+            body = mapping_set()
+        except SSSOMError as exc:
+            return Response(f"Ensemble de correspondances indisponible : {exc}\n", status_code=409,
+                            media_type="text/plain; charset=utf-8")
+        if body is None:
+            return Response("Aucune correspondance revue avec le ROME dans ce graphe.\n", status_code=404,
+                            media_type="text/plain; charset=utf-8")
+        return Response(body, media_type=f"{SSSOM_MEDIA_TYPE}; charset=utf-8",
+                        headers={"Content-Disposition": f'inline; filename="{SSSOM_FILE}"'})
 
     @app.get("/dumps/", include_in_schema=False)
     async def dumps_index(request: Request):

@@ -1,16 +1,33 @@
-"""Run arbitrary SPARQL in worker processes, so that a time limit really stops the work.
+"""Run arbitrary SPARQL in worker processes, so that time and memory limits really stop the work.
 
 An Oxigraph query cannot be interrupted from Python, so each query runs in one of a few
-worker processes that hold their own in-memory copy of the store. When a query passes its
-time limit the worker is killed (the work stops with it) and a fresh one is started; the
-other workers, and the rest of the server, go on answering meanwhile.
+worker processes that hold their own in-memory copy of the store. A worker is bounded:
+
+* in time: past the query's limit the worker is killed (the work stops with it);
+* in memory: its address space may grow by at most `WorkerConfig.memory` bytes past the loaded
+  graph (RLIMIT_AS); a query that needs more makes the allocation fail and the worker exit;
+* in reach: `SERVICE` is refused on the parsed query unless its endpoint is allow-listed, and
+  when nothing is allow-listed the worker also runs in its own empty network namespace (Linux),
+  so that no query can open a connection at all;
+* in output: results stop at a number of rows and of bytes (`X-CQP-Truncated: true`).
+
+A supervisor task keeps the pool full: whenever a worker dies, whatever the cause, a fresh one
+is started, with an exponential back-off while starting fails (a graph file briefly missing).
+Admission is fair: one client (remote address) may have only a few queries in flight, never
+all the workers, and the number of queries waiting for a worker is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import ctypes
+import logging
 import multiprocessing as mp
 import os
+import resource
+import signal
+import sys
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -19,6 +36,10 @@ from . import sparql_results
 from .formats import GRAPHS, RESULTS, format_for
 from .negotiation import choose
 
+log = logging.getLogger("cqp_graph.executor")
+
+MEMORY_EXIT = 86  # exit status of a worker that ran out of its memory allowance in Python code
+
 
 @dataclass(frozen=True)
 class Source:
@@ -26,6 +47,15 @@ class Source:
 
     path: str
     graph: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What bounds a worker process (see the module docstring)."""
+
+    memory: int = 512 * 2**20          # bytes of address space past the loaded graph; 0: unbounded
+    service_allow: tuple[str, ...] = ()  # SERVICE endpoint IRIs a query may call
+    max_depth: int = 128                # deepest nesting of { } ( ) [ ] in a query
 
 
 @dataclass
@@ -38,6 +68,7 @@ class QueryRequest:
     base_iri: str | None = None
     prefixes: dict | None = None
     format: str | None = None  # the `format` parameter: json, xml, csv, tsv, turtle, nt, jsonld or a media type
+    max_bytes: int = 16 * 2**20  # results stop before this many bytes of terms
 
 
 @dataclass
@@ -56,6 +87,18 @@ class ExecutorUnavailable(Exception):
     pass
 
 
+class WorkerOutOfMemory(ExecutorUnavailable):
+    pass
+
+
+class TooManyQueries(Exception):
+    """The client already has its share of queries in flight (429)."""
+
+
+class Overloaded(Exception):
+    """Too many queries are waiting for a worker (503)."""
+
+
 # -- inside a worker ---------------------------------------------------------------------
 
 def _load(sources: list[Source]) -> ox.Store:
@@ -67,12 +110,144 @@ def _load(sources: list[Source]) -> ox.Store:
     return store
 
 
-def execute(store: ox.Store, request: QueryRequest) -> Reply:
+def _isolate_network() -> bool:
+    """Move this (single-threaded) process into a new user and network namespace: no route anywhere.
+
+    Returns False where the kernel refuses (then the parsed-query check is the only guard).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        uid, gid = os.getuid(), os.getgid()
+        if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+            return False
+        # keep the same identity inside, so that files stay readable as before
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+        return True
+    except OSError:
+        return False
+
+
+def _limit_memory(extra: int) -> None:
+    """Cap the address space at what the process uses now plus `extra` bytes."""
+    if extra <= 0:
+        return
+    with open("/proc/self/status") as handle:
+        size = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmSize:"))
+    resource.setrlimit(resource.RLIMIT_AS, (size + extra, size + extra))
+
+
+def _bad(message: str, status: int = 400) -> Reply:
+    return Reply(status, "text/plain", message.encode("utf-8"))
+
+
+def _nesting(query: str, limit: int) -> bool:
+    """Whether brackets nest deeper than `limit` outside strings and comments (the engine's parser
+    recurses on each level and would overflow its stack long before the body size limit)."""
+    depth = 0
+    quote = None
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if query.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        elif c in "\"'":
+            quote = c * 3 if query.startswith(c * 3, i) else c
+            i += len(quote)
+            continue
+        elif c == "#":
+            end = query.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "{([":
+            depth += 1
+            if depth > limit:
+                return True
+        elif c in "})]":
+            depth -= 1
+        i += 1
+    return False
+
+
+def _unescape(query: str) -> str:
+    """SPARQL's \\uXXXX and \\UXXXXXXXX escapes apply to the whole query text before parsing."""
+    if "\\u" not in query and "\\U" not in query:
+        return query
+    import re
+
+    def repl(match):
+        try:
+            return chr(int(match.group(1) or match.group(2), 16))
+        except (ValueError, OverflowError):
+            return match.group(0)
+    return re.sub(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})", repl, query)
+
+
+def check_services(request: QueryRequest, config: WorkerConfig, isolated: bool) -> Reply | None:
+    """Refuse a query whose parsed algebra holds a SERVICE to an endpoint that is not allow-listed."""
+    text = _unescape(request.query)
+    if "service" not in text.lower():  # no SERVICE keyword can be in the query: nothing to parse
+        return None
+    from rdflib.plugins.sparql.algebra import translateQuery, traverse
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        algebra = translateQuery(parseQuery(text), base=request.base_iri, initNs=request.prefixes or {})
+    except Exception as exc:  # a parse error, or syntax this parser lacks
+        if isolated:
+            return None  # the engine decides; this worker cannot reach any network anyway
+        return _bad("Requête refusée : elle mentionne SERVICE et n'a pas pu être analysée pour vérifier "
+                    f"le service appelé ({type(exc).__name__}: {str(exc)[:300]}).")
+    endpoints = []
+
+    def visit(node):
+        if getattr(node, "name", None) == "ServiceGraphPattern":
+            endpoints.append(node.get("term"))
+    traverse(algebra.algebra, visitPre=visit)
+    for endpoint in endpoints:
+        from rdflib import URIRef
+
+        if not isinstance(endpoint, URIRef):
+            return _bad(f"Requête refusée : SERVICE avec un point d'accès variable ({endpoint.n3()}) n'est pas "
+                        "permis ; ce serveur n'interroge pas d'autres services.")
+        if str(endpoint) not in config.service_allow:
+            return _bad(f"Requête refusée : SERVICE <{endpoint}> n'est pas permis ; ce serveur n'interroge que les "
+                        "services listés par son exploitant (CQP_GRAPH_SERVICE_ALLOW).")
+    return None
+
+
+def _size(term) -> int:
+    return len(str(term)) + 16
+
+
+def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None = None,
+            isolated: bool = False) -> Reply:
     """Run one query against `store` and serialise it as the client asked (also used in-process)."""
+    config = config or WorkerConfig()
+    if "\x00" in request.query:
+        return _bad("Requête refusée : le texte contient un caractère NUL.")
+    if _nesting(request.query, config.max_depth):
+        return _bad(f"Requête refusée : accolades, parenthèses ou crochets imbriqués sur plus de {config.max_depth} "
+                    "niveaux (CQP_GRAPH_MAX_QUERY_DEPTH).")
+    refused = check_services(request, config, isolated)
+    if refused is not None:
+        return refused
     kwargs = {}
     if request.default_graphs or request.named_graphs:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+        try:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+        except ValueError as exc:
+            return _bad(f"Paramètre default-graph-uri ou named-graph-uri refusé : ce n'est pas une IRI absolue ({exc}).")
     try:
         result = store.query(request.query, base_iri=request.base_iri, prefixes=request.prefixes, **kwargs)
     except SyntaxError as exc:
@@ -92,20 +267,24 @@ def execute(store: ox.Store, request: QueryRequest) -> Reply:
         if media is None:
             return Reply(406, "text/plain", b"No acceptable format for SELECT results (JSON, XML, CSV, TSV).")
         variables = [v.value for v in result.variables]
-        rows = []
+        rows, size = [], 0
         for solution in result:
-            if len(rows) == request.max_rows:
+            row = [solution[v] for v in variables]
+            size += sum(_size(t) for t in row if t is not None)
+            if len(rows) == request.max_rows or size > request.max_bytes:
                 headers["X-CQP-Truncated"] = "true"
                 break
-            rows.append([solution[v] for v in variables])
+            rows.append(row)
         headers["X-CQP-Row-Limit"] = str(request.max_rows)
+        headers["X-CQP-Byte-Limit"] = str(request.max_bytes)
         return Reply(200, media, sparql_results.select(variables, rows, media), headers)
     media = choose(accept, list(GRAPHS))
     if media is None:
         return Reply(406, "text/plain", b"No acceptable RDF format (Turtle, N-Triples, JSON-LD, RDF/XML).")
-    triples = []
+    triples, size = [], 0
     for triple in result:
-        if len(triples) == request.max_rows:
+        size += _size(triple)
+        if len(triples) == request.max_rows or size > request.max_bytes:
             headers["X-CQP-Truncated"] = "true"
             break
         triples.append(triple)
@@ -113,9 +292,17 @@ def execute(store: ox.Store, request: QueryRequest) -> Reply:
     return Reply(200, media, body, headers)
 
 
-def _worker_main(conn, sources: list[Source]) -> None:
+def _worker_main(conn, sources: list[Source], config: WorkerConfig) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
+    try:  # runaway queries must not take the CPU from the server's own event loop (pages, REST)
+        os.nice(10)
+    except OSError:
+        pass
+    isolated = False if config.service_allow else _isolate_network()
     store = _load(sources)
-    conn.send("ready")
+    sys.setrecursionlimit(20000)  # the SERVICE check's parser recurses per nesting level (bounded above)
+    _limit_memory(config.memory)
+    conn.send(("ready", os.getpid(), isolated))
     while True:
         try:
             request = conn.recv()
@@ -124,10 +311,17 @@ def _worker_main(conn, sources: list[Source]) -> None:
         if request is None:
             return
         try:
-            reply = execute(store, request)
+            reply = execute(store, request, config, isolated)
+            conn.send(reply)
+        except MemoryError:
+            os._exit(MEMORY_EXIT)
         except Exception as exc:  # an engine failure must not kill the worker silently
-            reply = Reply(500, "text/plain", f"Query failed: {type(exc).__name__}: {exc}".encode("utf-8"))
-        conn.send(reply)
+            # the message may carry what a remote SERVICE answered: never pass it on
+            if isinstance(exc, OSError):  # what the engine reports of I/O, SERVICE calls included
+                conn.send(_bad("La requête a échoué : un service qu'elle appelle n'a pas répondu comme attendu "
+                               "(sa réponse n'est pas transmise).", 502))
+            else:
+                conn.send(_bad(f"La requête a échoué : {type(exc).__name__}: {str(exc)[:500]}", 500))
 
 
 # -- in the server -----------------------------------------------------------------------
@@ -150,20 +344,27 @@ async def _readable(conn, timeout: float) -> bool:
 
 
 class _Worker:
-    def __init__(self, ctx, sources):
+    def __init__(self, ctx, sources, config: WorkerConfig):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, sources), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, sources, config), daemon=True)
         self.process.start()
         child.close()
+        self.pid = self.process.pid
+        self.isolated = False
+        self.busy = False
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         try:
-            ready = self.conn.poll(timeout) and self.conn.recv() == "ready"
+            message = self.conn.recv() if self.conn.poll(timeout) else None
         except (EOFError, OSError):
-            ready = False
-        if not ready:
+            message = None
+        if not (isinstance(message, tuple) and message[0] == "ready"):
             self.kill()
             raise ExecutorUnavailable(f"a SPARQL worker did not start (exit code {self.process.exitcode})")
+        self.isolated = message[2]
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -173,27 +374,86 @@ class _Worker:
 
 
 class Executor:
-    """A small pool of SPARQL worker processes with a per-query time limit."""
+    """A self-refilling pool of SPARQL worker processes with per-query time and memory limits."""
 
-    def __init__(self, sources: list[Source], size: int = 2, timeout: float = 10.0):
+    def __init__(self, sources: list[Source], size: int = 2, timeout: float = 10.0, *,
+                 config: WorkerConfig | None = None, client_concurrency: int = 2, queue_limit: int = 16,
+                 max_backoff: float = 30.0):
         self.sources = list(sources)
         self.size = max(1, size)
         self.timeout = timeout
+        self.config = config or WorkerConfig()
+        # a client never holds every worker: one stays free for the others
+        self.client_limit = max(1, min(client_concurrency, self.size - 1)) if self.size > 1 else max(1, client_concurrency)
+        self.queue_limit = max(0, queue_limit)
+        self.max_backoff = max_backoff
         self._ctx = mp.get_context("spawn")
-        self._idle: asyncio.Queue | None = None
+        self._idle: collections.deque[_Worker] | None = None
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self._workers: set[_Worker] = set()
-        self.restarts = 0
+        self._clients: dict[str, int] = {}
+        self._refill: asyncio.Event | None = None
+        self._supervisor: asyncio.Task | None = None
+        self.restarts = 0          # workers replaced after they died or were stopped
+        self.failed_starts = 0     # attempts to start a worker that failed
+        self.last_failure = ""
+        self.refused = {"client": 0, "queue": 0}
+
+    # -- pool ---------------------------------------------------------------------------
+
+    async def _spawn(self) -> bool:
+        loop = asyncio.get_running_loop()
+        worker = _Worker(self._ctx, self.sources, self.config)
+        try:
+            await loop.run_in_executor(None, worker.wait_ready)
+        except ExecutorUnavailable as exc:
+            self.failed_starts += 1
+            self.last_failure = str(exc)
+            log.warning("SPARQL worker start failed: %s", exc)
+            return False
+        self._workers.add(worker)
+        self._release(worker)
+        return True
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._idle = asyncio.Queue()
-        workers = [_Worker(self._ctx, self.sources) for _ in range(self.size)]
-        for worker in workers:
-            await loop.run_in_executor(None, worker.wait_ready)
-            self._workers.add(worker)
-            self._idle.put_nowait(worker)
+        self._idle = collections.deque()
+        self._refill = asyncio.Event()
+        started = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+        if not any(started):
+            raise ExecutorUnavailable(f"no SPARQL worker could start: {self.last_failure}")
+        self._supervisor = asyncio.ensure_future(self._supervise())
+
+    async def _supervise(self) -> None:
+        delay = 0.25
+        while True:
+            try:
+                for worker in [w for w in self._workers if not w.busy and not w.alive()]:
+                    self._lost(worker)
+                if len(self._workers) < self.size:
+                    if await self._spawn():
+                        delay = 0.25
+                    else:
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, self.max_backoff)
+                    continue
+                self._refill.clear()
+                try:
+                    await asyncio.wait_for(self._refill.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the supervisor must outlive anything
+                log.exception("SPARQL pool supervisor")
+                await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            try:
+                await self._supervisor
+            except (asyncio.CancelledError, Exception):
+                pass
         for worker in list(self._workers):
             try:
                 worker.conn.send(None)
@@ -202,37 +462,125 @@ class Executor:
             worker.kill()
         self._workers.clear()
 
-    async def _replace(self, worker: _Worker) -> None:
-        worker.kill()
-        self._workers.discard(worker)
-        self.restarts += 1
-        loop = asyncio.get_running_loop()
-        fresh = _Worker(self._ctx, self.sources)
-        await loop.run_in_executor(None, fresh.wait_ready)
-        self._workers.add(fresh)
-        self._idle.put_nowait(fresh)
+    def _lost(self, worker: _Worker) -> None:
+        """A worker is gone or must go: kill it, forget it, and have the supervisor start another."""
+        if worker in self._workers:
+            self._workers.discard(worker)
+            self.restarts += 1
+        try:
+            self._idle.remove(worker)
+        except ValueError:
+            pass
+        if worker.process.is_alive():
+            worker.process.kill()
+        try:
+            worker.conn.close()
+        except OSError:
+            pass
+        try:  # reap it without blocking the event loop
+            asyncio.get_running_loop().run_in_executor(None, worker.process.join, 5)
+        except RuntimeError:
+            worker.process.join(5)
+        if self._refill is not None:
+            self._refill.set()
 
-    async def run(self, request: QueryRequest, timeout: float | None = None) -> Reply:
+    def _release(self, worker: _Worker) -> None:
+        worker.busy = False
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                worker.busy = True
+                waiter.set_result(worker)
+                return
+        self._idle.append(worker)
+
+    async def _acquire(self, timeout: float) -> _Worker:
+        while self._idle:
+            worker = self._idle.popleft()
+            if worker.alive():
+                worker.busy = True
+                return worker
+            self._lost(worker)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            worker = await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # handed over just as we gave up: pass it on
+            else:
+                waiter.cancel()
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                pass
+            raise
+        return worker
+
+    # -- queries ------------------------------------------------------------------------
+
+    def health(self) -> dict:
+        ready = sum(1 for w in self._workers if w.alive())
+        return {
+            "status": "ok" if ready == self.size else ("degraded" if ready else "unavailable"),
+            "workers": {"ready": ready, "busy": sum(1 for w in self._workers if w.busy), "total": self.size,
+                        "pids": sorted(w.pid for w in self._workers),
+                        "network_isolated": all(w.isolated for w in self._workers) if self._workers else None},
+            "restarts": self.restarts,
+            "failed_starts": self.failed_starts,
+            "last_failure": self.last_failure or None,
+            "queued": len(self._waiters),
+            "limits": {"client_concurrency": self.client_limit, "queue": self.queue_limit,
+                       "query_timeout_s": self.timeout, "worker_memory_bytes": self.config.memory},
+            "refused": dict(self.refused),
+        }
+
+    async def run(self, request: QueryRequest, timeout: float | None = None, client: str = "") -> Reply:
         if self._idle is None:
             raise ExecutorUnavailable("the SPARQL workers are not started")
-        limit = self.timeout if timeout is None else timeout
+        if not self._workers:
+            raise ExecutorUnavailable("aucun processus SPARQL n'est prêt ; le serveur en redémarre")
+        if self._clients.get(client, 0) >= self.client_limit:
+            self.refused["client"] += 1
+            raise TooManyQueries(f"{self.client_limit} requête(s) SPARQL de ce client déjà en cours "
+                                 "(CQP_GRAPH_CLIENT_CONCURRENCY)")
+        if not self._idle and len(self._waiters) >= self.queue_limit:
+            self.refused["queue"] += 1
+            raise Overloaded(f"{len(self._waiters)} requêtes SPARQL attendent déjà un processus libre "
+                             "(CQP_GRAPH_QUEUE_LIMIT)")
+        self._clients[client] = self._clients.get(client, 0) + 1
+        try:
+            return await self._run(request, self.timeout if timeout is None else timeout)
+        finally:
+            left = self._clients[client] - 1
+            if left:
+                self._clients[client] = left
+            else:
+                del self._clients[client]
+
+    async def _run(self, request: QueryRequest, limit: float) -> Reply:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=limit)
+            worker = await self._acquire(limit)
         except asyncio.TimeoutError:
             raise QueryTimeout(f"no SPARQL worker was free within {limit:g} s") from None
         try:
             worker.conn.send(request)
             if not await _readable(worker.conn, max(0.0, deadline - loop.time())):
-                asyncio.ensure_future(self._replace(worker))
+                self._lost(worker)
                 raise QueryTimeout(f"the query ran past its {limit:g} s limit and was stopped")
             reply = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            asyncio.ensure_future(self._replace(worker))
-            raise ExecutorUnavailable("the SPARQL worker stopped; it is being restarted") from None
+        except (EOFError, OSError):
+            await loop.run_in_executor(None, worker.process.join, 2)
+            code = worker.process.exitcode
+            self._lost(worker)
+            if code in (MEMORY_EXIT, -signal.SIGABRT):
+                raise WorkerOutOfMemory("la requête a dépassé la mémoire permise à un processus SPARQL "
+                                        f"(CQP_GRAPH_WORKER_MEMORY) ; il est remplacé (code {code})") from None
+            raise ExecutorUnavailable(f"the SPARQL worker stopped (exit code {code}); it is being restarted") from None
         except asyncio.CancelledError:  # the client went away mid-query: the worker's state is unknown
-            asyncio.ensure_future(self._replace(worker))
+            self._lost(worker)
             raise
-        self._idle.put_nowait(worker)
+        self._release(worker)
         return reply

@@ -173,6 +173,16 @@ def rdf_document(state: ServerState, iri: str, media: str) -> bytes:
     return ox.serialize(describe(state.store, iri), format=GRAPHS[media], prefixes=state.prefixes)
 
 
+def valid_iri(iri: str) -> bool:
+    """Whether `iri` is an IRI (RFC 3987): no space, quote, angle bracket, brace, backslash or control character."""
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return not any(c in iri for c in ' "<>{}|\\^`') and all(ord(c) > 0x1f and not 0xd800 <= ord(c) <= 0xdfff
+                                                               for c in iri)
+
+
 def not_found(request: Request, message: str) -> Response:
     if choose(request.headers.get("accept"), ["text/html", "text/plain"]) == "text/html":
         html = template("message.html.j2").render(title="Ressource introuvable", message=message)
@@ -193,13 +203,15 @@ def router(state_getter) -> APIRouter:
             if extension not in EXTENSIONS:
                 stem, extension = path, None
         iri = state.base + stem
+        if not valid_iri(iri):
+            return not_found(request, f"Aucune ressource n'a ce chemin : « {stem[:200]} » ne forme pas une IRI valide.")
         if not stem or not state.cached(("exists", iri), lambda: exists(state, iri)):
             return not_found(request, f"Aucune ressource n'a l'IRI {iri}.")
         if extension is None:
             wanted = from_format_param(request.query_params.get("format"))
             media = wanted if wanted in OFFERED else choose(request.headers.get("accept"), OFFERED)
             if media is None:
-                return Response("No acceptable format: text/html, text/turtle, application/ld+json, "
+                return Response("Aucun format acceptable : text/html, text/turtle, application/ld+json, "
                                 "application/n-triples, application/rdf+xml.\n", status_code=406,
                                 media_type="text/plain; charset=utf-8")
             target = quote(f"/{stem}.{EXTENSION_OF[media]}", safe="/:")

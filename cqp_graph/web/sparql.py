@@ -19,7 +19,8 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from .executor import Executor, ExecutorUnavailable, QueryRequest, QueryTimeout
+from .executor import (Executor, ExecutorUnavailable, Overloaded, QueryRequest, QueryTimeout, TooManyQueries,
+                       WorkerOutOfMemory)
 from .formats import GRAPHS, charset
 from .negotiation import choose
 
@@ -27,6 +28,34 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
 READ_ONLY = "This SPARQL endpoint is read-only: SPARQL Update is not offered here."
 NON_DETERMINISTIC = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE|SERVICE)\b", re.IGNORECASE)
+
+
+RESPONSES = {
+    200: {"description": "SELECT/ASK results, CONSTRUCT/DESCRIBE graphs, or (GET without a query) the service "
+                         "description", "content": {media: {} for media in [
+                             "application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                             "text/tab-separated-values", "text/turtle", "application/n-triples",
+                             "application/ld+json", "application/rdf+xml"]}},
+    303: {"description": "GET without a query from a browser: to the query editor"},
+    400: {"description": "syntax error (the parser's message), or SERVICE to an endpoint that is not allow-listed"},
+    403: {"description": "SPARQL Update: this endpoint is read-only"},
+    406: {"description": "no acceptable result format"},
+    413: {"description": "request body too large (CQP_GRAPH_MAX_BODY_BYTES)"},
+    415: {"description": "body not UTF-8, or not a SPARQL query media type"},
+    429: {"description": "this client already has its share of queries in flight (CQP_GRAPH_CLIENT_CONCURRENCY); "
+                         "see Retry-After"},
+    431: {"description": "request line and headers too large (CQP_GRAPH_MAX_HEADER_BYTES)"},
+    503: {"description": "query stopped at its time or memory limit, too many queries waiting, or no worker "
+                         "ready; see Retry-After"},
+}
+
+
+BAD_ENCODING = "Paramètres refusés : un octet encodé en %XX n'est pas de l'UTF-8 valide."
+
+
+def _params(query: str) -> dict[str, list[str]]:
+    """Query-string or form parameters; a percent-encoded byte sequence that is not UTF-8 is an error."""
+    return parse_qs(query, keep_blank_values=True, errors="strict")
 
 
 def _text(status: int, message: str, headers: dict | None = None) -> Response:
@@ -72,6 +101,7 @@ def sparql_router(
     path: str = "/sparql",
     max_rows: int = 10000,
     max_body: int = 1_000_000,
+    max_bytes: int = 16 * 2**20,
     prefixes: dict | None = None,
     graphs: Callable[[], list[tuple[str | None, int]]] = lambda: [],
     html_redirect: str | None = None,
@@ -90,7 +120,7 @@ def sparql_router(
     async def run(request: Request, query: str, default_graphs: list[str], named_graphs: list[str],
                   fmt: str | None) -> Response:
         qr = QueryRequest(query=query, accept=request.headers.get("accept"), default_graphs=default_graphs,
-                          named_graphs=named_graphs, max_rows=max_rows,
+                          named_graphs=named_graphs, max_rows=max_rows, max_bytes=max_bytes,
                           base_iri=str(request.url_for("sparql_get").replace(query="")), prefixes=prefixes,
                           format=fmt)
         key = None
@@ -100,10 +130,18 @@ def sparql_router(
             if hit is not None:
                 return Response(hit.body, status_code=hit.status, media_type=charset(hit.media_type),
                                 headers={**hit.headers, "Vary": "Accept"})
+        client = request.client.host if request.client else ""
         try:
-            reply = await get_executor().run(qr)
+            reply = await get_executor().run(qr, client=client)
         except QueryTimeout as exc:
             return _text(503, f"Query stopped: {exc}.", {"Retry-After": "1"})
+        except TooManyQueries as exc:
+            return _text(429, f"Trop de requêtes simultanées : {exc} ; réessayez quand une requête est finie.",
+                         {"Retry-After": "1"})
+        except Overloaded as exc:
+            return _text(503, f"Service SPARQL surchargé : {exc} ; réessayez bientôt.", {"Retry-After": "2"})
+        except WorkerOutOfMemory as exc:
+            return _text(503, f"Requête arrêtée : {exc}.", {"Retry-After": "1"})
         except ExecutorUnavailable as exc:
             return _text(503, f"SPARQL service unavailable: {exc}.", {"Retry-After": "2"})
         if key is not None and reply.status == 200:
@@ -125,10 +163,14 @@ def sparql_router(
     def dataset_params(pairs: dict[str, list[str]]) -> tuple[list[str], list[str]]:
         return pairs.get("default-graph-uri", []), pairs.get("named-graph-uri", [])
 
-    @router.get(path, name="sparql_get", summary="SPARQL query by GET, or the service description")
+    @router.get(path, name="sparql_get", summary="SPARQL query by GET, or the service description",
+                responses=RESPONSES)
     @router.get(path + "/", include_in_schema=False)
     async def sparql_get(request: Request) -> Response:
-        params = parse_qs(request.url.query, keep_blank_values=True)
+        try:
+            params = _params(request.url.query)
+        except UnicodeDecodeError:
+            return _text(400, BAD_ENCODING)
         if "update" in params:
             return _text(403, READ_ONLY)
         queries = params.get("query", [])
@@ -139,7 +181,21 @@ def sparql_router(
         default_graphs, named_graphs = dataset_params(params)
         return await run(request, queries[0], default_graphs, named_graphs, (params.get("format") or [None])[0])
 
-    @router.post(path, summary="SPARQL query by URL-encoded POST or direct POST")
+    @router.options(path, include_in_schema=False)
+    @router.options(path + "/", include_in_schema=False)
+    async def sparql_options() -> Response:
+        return _text(405, "Méthode non permise : ce point d'accès SPARQL accepte GET et POST (et HEAD).",
+                     {"Allow": "GET, POST"})
+
+    @router.post(path, summary="SPARQL query by URL-encoded POST or direct POST", responses=RESPONSES,
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     "application/sparql-query": {"schema": {"type": "string", "minLength": 1},
+                                                  "example": "ASK { ?s ?p ?o }"},
+                     "application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["query"], "properties": {
+                             "query": {"type": "string", "minLength": 1, "example": "ASK { ?s ?p ?o }"},
+                             "default-graph-uri": {"type": "string"}, "named-graph-uri": {"type": "string"},
+                             "format": {"type": "string"}}}}}}})
     @router.post(path + "/", include_in_schema=False)
     async def sparql_post(request: Request) -> Response:
         length = request.headers.get("content-length")
@@ -156,7 +212,10 @@ def sparql_router(
         declared = parameters.lower().replace(" ", "")
         if "charset=" in declared and "charset=utf-8" not in declared:
             return _text(415, "Only UTF-8 is accepted (charset=utf-8).")
-        url_params = parse_qs(request.url.query, keep_blank_values=True)
+        try:
+            url_params = _params(request.url.query)
+        except UnicodeDecodeError:
+            return _text(400, BAD_ENCODING)
         if media == "application/sparql-update":
             return _text(403, READ_ONLY)
         try:
@@ -164,7 +223,10 @@ def sparql_router(
         except UnicodeDecodeError:
             return _text(415, "The request body is not UTF-8.")
         if media == "application/x-www-form-urlencoded":
-            form = parse_qs(text, keep_blank_values=True)
+            try:
+                form = _params(text)
+            except UnicodeDecodeError:
+                return _text(400, BAD_ENCODING)
             if "update" in form:
                 return _text(403, READ_ONLY)
             queries = form.get("query", [])

@@ -1,0 +1,62 @@
+"""Error handling of the server: every refusal is a 4xx with a French message, never a 500.
+
+`install(app)` registers the exception handlers on a FastAPI application (and documents the
+coverage and decision request bodies, whose schemas depend on the served graph).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..inputs import InputError
+
+log = logging.getLogger("cqp_graph.web")
+
+
+def _json(status: int, detail, headers=None) -> Response:
+    from .api_routes import json_bytes
+
+    return Response(json_bytes({"detail": detail}), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the server's exception handlers on `app`."""
+    from .api_routes import document_inputs
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        errors = [{"champ": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                  for e in exc.errors()]
+        return _json(422, {"message": "requête invalide", "erreurs": errors})
+
+    french = {"Not Found": "ressource introuvable", "Method Not Allowed": "méthode non permise sur cette ressource"}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return _json(exc.status_code, french.get(exc.detail, exc.detail), headers=exc.headers)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError):
+        return _json(422, exc.as_dict())
+
+    @app.exception_handler(UnicodeError)
+    async def bad_text(request: Request, exc: UnicodeError):
+        # bytes of the request (path, query, headers) that are not text: the client's doing
+        log.info("undecodable request %s: %s", request.url.path, exc)
+        return _json(400, "la requête contient des octets qui ne sont pas du texte UTF-8")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        # a bug of ours, not the client's: logged with its traceback, answered without internals
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _json(500, "erreur interne du serveur ; elle a été consignée")
+
+    document_inputs(app)
