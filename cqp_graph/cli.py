@@ -391,6 +391,8 @@ def serve(
 
     LimitedHttpToolsProtocol.max_header_bytes = settings.max_header_bytes
     LimitedHttpToolsProtocol.header_timeout = settings.header_timeout
+    LimitedHttpToolsProtocol.body_timeout = settings.body_timeout
+    LimitedHttpToolsProtocol.client_connections = settings.client_connections
 
     console.print(f"cqp-graph sur http://{host}:{port}/ — SPARQL : /sparql, éditeur : /query, API : /docs")
     uvicorn.run(application, host=host, port=port, log_level="warning", http=LimitedHttpToolsProtocol,

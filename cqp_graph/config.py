@@ -126,6 +126,13 @@ class Settings:
     keep_alive: float = _setting("CQP_GRAPH_KEEP_ALIVE", 5.0, "seconds an idle connection is kept open")
     max_connections: int = _setting("CQP_GRAPH_MAX_CONNECTIONS", 512,
                                     "concurrent connections the server accepts before answering 503")
+    body_timeout: float = _setting("CQP_GRAPH_BODY_TIMEOUT", 30.0,
+                                   "seconds a client has to send a request's body once its headers are in (408 past it)")
+    client_connections: int = _setting("CQP_GRAPH_CLIENT_CONNECTIONS", 32,
+                                       "open connections one client address may hold (past it: 429)")
+    max_query_chain: int = _setting("CQP_GRAPH_MAX_QUERY_CHAIN", 500,
+                                    "longest chain of operators, property-path steps or group elements in a SPARQL "
+                                    "query, counted with the brackets around it (past it: 400)")
 
     @property
     def ontology_dir(self) -> Path:

@@ -10,7 +10,7 @@ from cqp_graph.graph import build_graph, load_shapes
 from cqp_graph.queries import QueryCatalogue
 from cqp_graph.store import store_from_graph
 
-from .support import REFERENTIAL, ROOT, SEED, SHARED, in_ci, need_shared  # noqa: F401  (re-exported)
+from .support import ROOT, SEED, in_ci, need_shared  # noqa: F401
 
 
 # -- CI cannot go green by skipping --------------------------------------------------------------------------
@@ -87,10 +87,6 @@ def data_copy(tmp_path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(ROOT / "data", target)
     return target
-
-
-def settings_for(data_dir: Path, tmp_path: Path, **kw) -> Settings:
-    return Settings.from_env(root=ROOT, data_dir=data_dir, dist_dir=tmp_path / "dist", **kw)
 
 
 @pytest.fixture(scope="session")

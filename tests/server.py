@@ -6,13 +6,14 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from .conftest import ROOT, SHARED
+from .support import ROOT, SHARED
 
 W3C_DATA = {f"http://kasei.us/2009/09/sparql/data/data{i}.rdf": SHARED / "standards" / "w3c" / f"protocol-data{i}.nt"
             for i in (1, 2, 3)}
@@ -31,6 +32,10 @@ class LiveServer:
     dist: Path
     timeout: float
     max_rows: int
+    log: Path | None = None  # the server's output: a file, so that a chatty server never blocks on a full pipe
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log else ""
 
     def stop(self):
         self.process.terminate()
@@ -53,15 +58,17 @@ def start_server(dist: Path, *, timeout: float = 3.0, max_rows: int = 1000, cors
     args += list(extra_args)
     env = dict(os.environ, CQP_GRAPH_QUERY_TIMEOUT=str(timeout), CQP_GRAPH_MAX_ROWS=str(max_rows),
                CQP_GRAPH_CORS_ORIGINS=cors, **(env or {}))
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = Path(tempfile.mkdtemp(prefix="cqp-graph-server-")) / "server.log"
+    with open(log, "wb") as sink:  # an unread pipe would fill up and stall the server's event loop
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stdout.read()}")
+            raise RuntimeError(f"the server exited: {log.read_text(encoding='utf-8', errors='replace')}")
         try:
             if httpx.get(url + "/api/missions", timeout=1).status_code == 200:
-                return LiveServer(url, process, dist, timeout, max_rows)
+                return LiveServer(url, process, dist, timeout, max_rows, log)
         except httpx.HTTPError:
             time.sleep(0.2)
     process.kill()

@@ -243,3 +243,10 @@ def mission_pages(seed: str) -> dict[str, set[str]]:
         codes = {normalise(m.group("code")) for line in page.splitlines() if (m := SEED_CODE_LINE.match(line))}
         out[missions.pop()] = codes
     return out
+
+
+def settings_for(data_dir: Path, tmp_path: Path, **kw):
+    """Settings reading `data_dir` and writing under `tmp_path` (the project's ontology, shapes and queries)."""
+    from cqp_graph.config import Settings
+
+    return Settings.from_env(root=ROOT, data_dir=data_dir, dist_dir=tmp_path / "dist", **kw)

@@ -18,7 +18,7 @@ from cqp_graph.graph import build_graph, load_shapes
 from cqp_graph.tables import DataError
 from cqp_graph.validate import validate_graph
 
-from .conftest import ROOT, settings_for
+from .support import ROOT, settings_for
 from .support import edit_csv, set_cell
 
 

@@ -12,7 +12,7 @@ from cqp_graph.coverage import coverage_of_file
 from cqp_graph.inputs import InputError
 from cqp_graph.queries import run_named
 
-from .conftest import ROOT
+from .support import ROOT
 
 EXAMPLES = ROOT / "examples"
 

@@ -15,7 +15,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from cqp_graph.release import ReleaseError, make_release
 
-from .conftest import REFERENTIAL, SHARED, settings_for
+from .support import REFERENTIAL, SHARED, settings_for
 from .support import edit_csv, set_cell
 
 SHAPES_FILE = SHARED / "standards" / "dcat-ap" / "dcat-ap-3.0.0-SHACL.ttl"

@@ -18,7 +18,7 @@ from cqp_graph.graph import build_graph
 from cqp_graph.inputs import InputError
 from cqp_graph.queries import QueryCatalogue, run_named
 
-from .conftest import ROOT, settings_for
+from .support import ROOT, settings_for
 from .support import edit_csv, set_cell
 
 HIGH = 95

@@ -18,7 +18,7 @@ from rdflib import URIRef
 from cqp_graph import atomic
 from cqp_graph.build import clean_legacy_leftovers, dist_payloads, write_dist
 
-from .conftest import ROOT
+from .support import ROOT
 
 #: the os functions a writer goes through; the kill tests stop the process before each call
 STEPS = ("open", "fchmod", "fsync", "replace", "rename", "mkdir", "chmod", "rmdir", "unlink", "link")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cqp_graph.config import SETTINGS
 from cqp_graph.docs import data_format_markdown
 
-from .conftest import ROOT
+from .support import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

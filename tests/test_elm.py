@@ -13,7 +13,7 @@ from cqp_graph.elm_export import ELM, MissingSetting, export_elm
 from cqp_graph.graph import build_graph
 from cqp_graph.store import store_from_graph
 
-from .conftest import settings_for
+from .support import settings_for
 from .support import SHARED, csv_rows, edit_csv, need_shared, set_cell
 
 SHAPES = SHARED / "standards" / "elm"

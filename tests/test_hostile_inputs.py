@@ -20,7 +20,7 @@ import pytest
 from cqp_graph.config import Settings
 from cqp_graph.results import FORMULA_START
 
-from .conftest import ROOT
+from .support import ROOT
 
 YAML = {"content-type": "application/yaml"}
 JSON = {"content-type": "application/json"}
@@ -491,7 +491,7 @@ def test_parser_messages_are_french_sentences(client, text, fmt, words):
 def test_undecodable_bytes_are_described_in_french(client):
     r = client.post("/api/decisions", content=b"route: vae\ncandidate: \xe9t\xe9\n", headers=YAML)
     assert r.status_code == 415
-    assert "0xe9" in r.text and "invalid" not in r.text and "byte" not in r.text, r.text
+    assert "0xe9" in r.text and "start byte" not in r.text and "continuation byte" not in r.text, r.text
 
 
 # -- import-rncp ----------------------------------------------------------------------------------

@@ -15,12 +15,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import ROOT
+from .support import ROOT
 from .server import free_port, start_server
 
 CHEAP = "ASK { ?s ?p ?o }"
@@ -105,7 +104,7 @@ def hostile(graph_copy, stub):
         "CQP_GRAPH_WORKERS": "3", "CQP_GRAPH_WORKER_MEMORY": str(300 * 2**20),
         "CQP_GRAPH_CACHE_BYTES": str(CACHE_BYTES), "CQP_GRAPH_MAX_RESULT_BYTES": str(MAX_RESULT_BYTES),
         "CQP_GRAPH_CLIENT_CONCURRENCY": "2", "CQP_GRAPH_SERVICE_ALLOW": stub,
-        "CQP_GRAPH_HEADER_TIMEOUT": "1.5"})
+        "CQP_GRAPH_HEADER_TIMEOUT": "1.5", "CQP_GRAPH_BODY_TIMEOUT": "1.5", "CQP_GRAPH_CLIENT_CONNECTIONS": "12"})
     yield server
     server.stop()
 
@@ -453,6 +452,175 @@ def test_openapi_documents_health_and_sparql_refusals(hostile):
         assert {"400", "413", "429", "431", "503"} <= set(spec["paths"]["/sparql"][method]["responses"])
 
 
+# -- h6 findings: slow bodies, connections per client, deep chains, unknown functions, fairness --------
+
+def test_slow_body_gets_408(hostile):
+    port = int(hostile.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /api/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/yaml\r\n"
+                     b"Content-Length: 200000\r\n\r\n#")
+        started = time.perf_counter()
+        answer = b""
+        try:
+            for _ in range(10):
+                time.sleep(0.5)
+                sock.sendall(b"#")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            answer = sock.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            pass
+        print(f"body trickled 1 byte / 0.5 s: {answer[:30]!r} after {time.perf_counter() - started:.1f} s")
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert "CQP_GRAPH_BODY_TIMEOUT" in answer.decode("utf-8", "replace")
+
+
+def test_connections_per_client_address_are_capped(hostile):
+    port = int(hostile.url.rsplit(":", 1)[1])
+    held = []
+    try:
+        for _ in range(12):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # then kept alive
+            held.append(sock)
+        time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
+            extra.sendall(b"GET /api/missions HTTP/1.1\r\nHost: x\r\n\r\n")
+            refused = extra.recv(4096)
+        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=10)
+        elsewhere = other.get(hostile.url + "/api/missions")
+        other.close()
+    finally:
+        for sock in held:
+            sock.close()
+    print(f"13th connection from 127.0.0.1: {refused[:40]!r}; 127.0.0.2 meanwhile: {elsewhere.status_code}")
+    assert refused.startswith(b"HTTP/1.1 429") and b"retry-after" in refused.lower()
+    assert elsewhere.status_code == 200
+    deadline = time.time() + 5
+    while time.time() < deadline:  # the held connections are closed: the address is served again
+        if httpx.get(hostile.url + "/api/missions", timeout=5).status_code == 200:
+            break
+        time.sleep(0.2)
+    assert httpx.get(hostile.url + "/api/missions", timeout=5).status_code == 200
+
+
+DEEP_CHAINS = {
+    "10000 ! in a FILTER": "SELECT * WHERE { ?s ?p ?o FILTER(" + "!" * 10000 + "true) }",
+    "a 10000-step / path": "SELECT * WHERE { ?s " + "/".join(["<p:a>"] * 10000) + " ?o }",
+    "a 20000-way | path": "SELECT * WHERE { ?s " + "|".join(["<p:a>"] * 20000) + " ?o }",
+    "1+1+... 20000 times": "SELECT (" + "+".join(["1"] * 20000) + " AS ?x) WHERE {}",
+    "5000 BINDs": "SELECT * WHERE { " + " ".join(f"BIND(1 AS ?x{i})" for i in range(5000)) + " }",
+    "20000 UNIONs": "SELECT * WHERE { " + " UNION ".join(["{?s ?p ?o}"] * 20000) + " }",
+    "20000 objects": "SELECT * WHERE { ?s ?p " + ", ".join(["?o"] * 20000) + " }",
+}
+
+
+@pytest.mark.parametrize("name", list(DEEP_CHAINS))
+def test_deep_operator_and_path_chains_are_refused_before_the_engine(hostile, name):
+    wait_full(hostile)
+    before = health(hostile)["restarts"]
+    response = httpx.post(hostile.url + "/sparql", content=DEEP_CHAINS[name].encode(),
+                          headers={"Content-Type": "application/sparql-query"}, timeout=30)
+    assert response.status_code == 400, response.text[:200]
+    assert "Requête refusée" in response.text and "CQP_GRAPH_MAX_QUERY_CHAIN" in response.text
+    assert health(hostile)["restarts"] == before, "no worker died"
+    assert sparql(hostile, CHEAP).status_code == 200
+
+
+def test_a_long_chain_under_the_limit_is_answered(hostile):
+    path = "SELECT (COUNT(*) AS ?n) WHERE { <urn:s> " + "/".join(["<urn:p>"] * 300) + " ?o }"
+    legal = "ASK { FILTER(" + " || ".join(f"{i} = {i}" for i in range(100)) + ") }"
+    values = "SELECT * WHERE { VALUES ?x { " + " ".join(str(i) for i in range(20000)) + " } } LIMIT 1"
+    for query in (path, legal, values):
+        response = httpx.post(hostile.url + "/sparql", content=query.encode(), timeout=30,
+                              headers={"Content-Type": "application/sparql-query", **JSON_RESULTS})
+        assert response.status_code == 200, response.text[:200]
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT (<urn:f>(1) AS ?x) {}",
+    "SELECT * WHERE { ?s ?p ?o FILTER(<urn:f>(?o)) }",
+    "SELECT * WHERE { ?s ?p ?o } ORDER BY <urn:f>(?s) LIMIT 1",
+    "SELECT * WHERE { BIND(<urn:f>(1) AS ?x) }",
+    "SELECT (SUM(<urn:f>(?o)) AS ?x) WHERE { ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?x } WHERE { ?s ?p ?o BIND(<urn:f>(?o) AS ?x) }",
+    "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT (xsd:foo(1) AS ?x) {}",
+    "PREFIX fn: <http://www.w3.org/2005/xpath-functions#> SELECT (fn:abs(-1) AS ?x) {}",
+])
+def test_unknown_functions_are_400_in_french(hostile, query):
+    response = httpx.get(hostile.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 400, response.text[:200]
+    assert "Requête refusée" in response.text and "fonction" in response.text
+
+
+def test_sparql_messages_people_read_are_french(hostile):
+    syntax = sparql(hostile, "SELEC nothing")
+    update = httpx.post(hostile.url + "/sparql", data={"update": "CLEAR ALL"})
+    media = httpx.post(hostile.url + "/sparql", content=b"ASK {}", headers={"Content-Type": "text/plain"})
+    ask = httpx.get(hostile.url + "/sparql", params={"query": "ASK {}"}, headers={"Accept": "text/turtle"})
+    big = httpx.post(hostile.url + "/sparql", content=b"#" * 2_000_000, headers={"Content-Type": "application/sparql-query"})
+    for response, status, french in ((syntax, 400, "Erreur de syntaxe SPARQL"), (update, 403, "lecture seule"),
+                                     (media, 415, "Envoyez la requête"), (ask, 406, "Aucun format acceptable"),
+                                     (big, 413, "octets")):
+        assert response.status_code == status and french in response.text, (status, response.text[:200])
+    assert "Erreur de syntaxe SPARQL" in httpx.get(hostile.url + "/sparql", params={"query": "SELEC"}).text
+
+
+def test_a_freed_worker_goes_to_a_client_with_nothing_in_flight(hostile):
+    """3 workers, per-client cap 2: A runs one runaway, B runs one and queues a second; the third worker
+    is kept for a client with nothing in flight, so C's cheap query is answered at once."""
+    wait_full(hostile)
+    outcomes = {}
+
+    def runaway(name, address):
+        client = httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+        outcomes[name] = client.get(hostile.url + "/sparql", params={"query": RUNAWAY + f" # {name}"}).status_code
+        client.close()
+
+    threads = []
+    for name, address, pause in (("A1", "127.0.0.1", 0.3), ("B1", "127.0.0.3", 0.3), ("B2", "127.0.0.3", 0.5)):
+        threads.append(threading.Thread(target=runaway, args=(name, address)))
+        threads[-1].start()
+        time.sleep(pause)
+    report = health(hostile)
+    other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=30)
+    started = time.perf_counter()
+    cheap = other.get(hostile.url + "/sparql", params={"query": CHEAP + " # fresh"}, headers=JSON_RESULTS)
+    cheap_s = time.perf_counter() - started
+    other.close()
+    for thread in threads:
+        thread.join(30)
+    print(f"while A1, B1 run and B2 waits: busy {report['workers']['busy']}, queued {report['queued']}; "
+          f"cheap query from C in {cheap_s * 1000:.0f} ms; runaways {outcomes}")
+    assert report["workers"]["busy"] == 2 and report["queued"] == 1, report
+    assert cheap.status_code == 200 and cheap.json()["boolean"] is True
+    assert outcomes == {"A1": 503, "B1": 503, "B2": 503}
+
+
+def test_one_worker_caps_each_client_at_one_query(graph_copy):
+    server = start_server(graph_copy, timeout=2.0, env={"CQP_GRAPH_WORKERS": "1", "CQP_GRAPH_CLIENT_CONCURRENCY": "2"})
+    try:
+        limits = health(server)["limits"]
+        outcomes = []
+        thread = threading.Thread(target=lambda: outcomes.append(
+            httpx.get(server.url + "/sparql", params={"query": RUNAWAY}, timeout=30).status_code))
+        thread.start()
+        time.sleep(0.5)
+        second = httpx.get(server.url + "/sparql", params={"query": CHEAP}, timeout=30)
+        thread.join(30)
+    finally:
+        server.stop()
+    assert limits["client_concurrency"] == 1
+    assert second.status_code == 429 and outcomes == [503]
+
+
+def test_openapi_declares_408_and_502_on_sparql(hostile):
+    spec = httpx.get(hostile.url + "/openapi.json").json()
+    for method in ("get", "post"):
+        assert {"408", "502"} <= set(spec["paths"]["/sparql"][method]["responses"])
+
+
 # -- serve refuses an invalid graph ---------------------------------------------------------
 
 def test_serve_refuses_a_dump_with_recorded_violations(dist_dir, tmp_path):
@@ -471,7 +639,7 @@ def test_serve_refuses_a_dump_with_recorded_violations(dist_dir, tmp_path):
 
 
 def test_serve_validates_the_graph_it_builds(data_copy, tmp_path):
-    from .test_build import edit_csv, set_cell
+    from .support import edit_csv, set_cell
 
     edit_csv(data_copy, "rules.csv", set_cell("code", "vae-block", "min_percent", "170"))
     dist = tmp_path / "dist"
@@ -482,3 +650,15 @@ def test_serve_validates_the_graph_it_builds(data_copy, tmp_path):
     assert result.returncode != 0
     assert "violation" in (result.stdout + result.stderr)
     assert not (dist / "graph.nt").exists(), "nothing is published"
+
+
+def test_every_operation_declares_what_the_connection_layer_may_answer(hostile):
+    """408, 429, 431 and 503 can come from the protocol before any route runs: every operation declares them."""
+    from cqp_graph.web.protocol import TRANSPORT_ANSWERS
+
+    paths = httpx.get(hostile.url + "/openapi.json").json()["paths"]
+    operations = [(path, method, op) for path, ops in paths.items() for method, op in ops.items()]
+    assert operations
+    for path, method, op in operations:
+        missing = set(TRANSPORT_ANSWERS) - set(op["responses"])
+        assert not missing, f"{method.upper()} {path} does not declare {sorted(missing)}"

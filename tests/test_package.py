@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import ROOT
+from .support import ROOT
 from .server import free_port
 
 RESOURCES = ("ontology", "shapes", "queries", "data")

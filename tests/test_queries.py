@@ -89,7 +89,7 @@ def test_cli_errors_exit_non_zero():
     unknown = run_cli("query", "nope")
     assert unknown.returncode == 2 and "aucune requête nommée « nope »" in " ".join(unknown.stderr.split())
     bad = run_cli("query", "competences-for-mission", "--param", "misson=M3")
-    assert bad.returncode == 2 and "no parameter 'misson'" in bad.stderr
+    assert bad.returncode == 2 and "pas de paramètre « misson »" in " ".join(bad.stderr.split())
 
 
 def test_competence_json_objects(catalogue, store, settings):

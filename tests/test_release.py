@@ -16,7 +16,7 @@ from rdflib.namespace import RDF
 
 from cqp_graph.release import ReleaseError, make_release
 
-from .conftest import ROOT, settings_for
+from .support import ROOT, settings_for
 from .support import edit_csv, set_cell
 
 DCAT = "http://www.w3.org/ns/dcat#"

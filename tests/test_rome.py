@@ -6,7 +6,6 @@ import csv
 import subprocess
 import sys
 
-import pytest
 from rdflib import URIRef
 from rdflib.namespace import SKOS
 

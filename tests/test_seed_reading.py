@@ -15,7 +15,7 @@ import pytest
 
 from cqp_graph.queries import run_named
 
-from .support import PAGE_BREAK, SEED_CODE_LINE as CODE_LINE, Seed, csv_rows, mission_pages, normalise
+from .support import SEED_CODE_LINE as CODE_LINE, Seed, csv_rows, mission_pages, normalise
 
 def domain_pages(seed: str) -> dict[str, tuple[str, str]]:
     start = seed.index(" RELATION CLIENT / ARGUMENTATION")

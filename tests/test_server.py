@@ -100,7 +100,7 @@ def test_updates_are_refused(live_server):
     form = httpx.post(url, data={"update": "CLEAR ALL"})
     get = httpx.get(url, params={"update": "CLEAR ALL"})
     for response in (direct, form, get):
-        assert response.status_code == 403 and "read-only" in response.text
+        assert response.status_code == 403 and "lecture seule" in response.text
     count = httpx.get(url, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"},
                       headers={"Accept": "application/sparql-results+json"}).json()
     assert int(count["results"]["bindings"][0]["n"]["value"]) > 2000
@@ -109,7 +109,7 @@ def test_updates_are_refused(live_server):
 def test_parse_error_is_400_with_the_parsers_message(live_server):
     response = httpx.get(live_server.url + "/sparql", params={"query": "SELECT ?x WHERE { ?x ?y }"})
     assert response.status_code == 400
-    assert "SPARQL syntax error" in response.text and "1:" in response.text
+    assert "Erreur de syntaxe SPARQL" in response.text and "1:" in response.text
 
 
 def test_service_description(live_server):
@@ -141,7 +141,7 @@ def test_runaway_query_is_stopped_while_others_are_answered(live_server):
     thread.join(60)
     assert other.status_code == 200 and rest.status_code == 200
     assert quick < live_server.timeout, "other requests are answered while the runaway query runs"
-    assert outcome["status"] == 503 and "stopped" in outcome["text"]
+    assert outcome["status"] == 503 and "arrêtée" in outcome["text"]
     assert outcome["seconds"] < live_server.timeout + 2.0
     # the killed worker is replaced: the endpoint still answers
     after = httpx.get(live_server.url + "/sparql", params={"query": M3},
@@ -220,7 +220,7 @@ def test_rest_resources(live_server):
 
 
 def test_programme_coverage_and_decisions_over_http(live_server):
-    from .conftest import ROOT
+    from .support import ROOT
 
     programme = (ROOT / "examples" / "programme-lacunaire.yaml").read_text(encoding="utf-8")
     response = httpx.post(live_server.url + "/api/coverage/programme", content=programme,
@@ -305,7 +305,7 @@ def test_uvicorn_serves_the_module_app_and_another_base(tmp_path):
     import subprocess
     import sys
 
-    from .conftest import ROOT
+    from .support import ROOT
     from .server import free_port
 
     port = free_port()

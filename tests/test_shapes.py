@@ -14,7 +14,7 @@ from cqp_graph.graph import build_graph, load_shapes
 from cqp_graph.namespaces import CQP
 from cqp_graph.validate import validate_graph
 
-from .conftest import settings_for
+from .support import settings_for
 from .support import ROOT, csv_rows, edit_csv, set_cell  # noqa: F401  (older modules import them from here)
 
 BASE = "https://w3id.org/cqp-graph/agc-alimentaire/"

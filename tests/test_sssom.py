@@ -16,7 +16,7 @@ from rdflib.namespace import SKOS
 from cqp_graph.release import make_release
 from cqp_graph.sssom import sssom_tsv
 
-from .conftest import REFERENTIAL, ROOT, settings_for
+from .support import REFERENTIAL, ROOT, settings_for
 
 sssom_parsers = pytest.importorskip("sssom.parsers", reason="sssom-py is not installed (pip install -e '.[test]')")
 from sssom.validators import validate  # noqa: E402

@@ -17,7 +17,7 @@ from ..config import Settings
 from ..dataset import Distribution, dataset_description, publication_terms, void_statistics
 from ..render import template
 from ..sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
-from . import api_routes, errors, linked_data
+from . import api_routes, errors, linked_data, protocol
 from .executor import Source
 from .formats import GRAPHS, charset, from_format_param
 from .negotiation import choose
@@ -46,7 +46,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                response = Response(f"Request body larger than {self.limit} bytes.\n", status_code=413,
+                response = Response(f"Corps de requête de plus de {self.limit} octets (CQP_GRAPH_MAX_BODY_BYTES).\n", status_code=413,
                                     media_type="text/plain; charset=utf-8")
                 return await response(scope, receive, send)
         seen = 0
@@ -63,7 +63,7 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            response = Response(f"Request body larger than {self.limit} bytes.\n", status_code=413,
+            response = Response(f"Corps de requête de plus de {self.limit} octets (CQP_GRAPH_MAX_BODY_BYTES).\n", status_code=413,
                                 media_type="text/plain; charset=utf-8")
             await response(scope, receive, send)
 
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
                   docs_url=None, redoc_url=None)
     app.state.cqp = state
     errors.install(app)
+    protocol.document(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     @app.get("/docs", include_in_schema=False)
     async def docs():
         if not swagger:
-            return Response("Swagger UI is not installed; the OpenAPI document is at /openapi.json.\n",
+            return Response("Swagger UI n'est pas installé ; le document OpenAPI est à /openapi.json.\n",
                             media_type="text/plain")
         return get_swagger_ui_html(openapi_url="/openapi.json", title="cqp-graph — API",
                                    swagger_js_url="/_swagger/swagger-ui-bundle.js",
@@ -184,7 +185,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         media = EXTENSIONS.get(ext or "") or from_format_param(request.query_params.get("format")) or \
             choose(request.headers.get("accept"), offered)
         if media not in offered:
-            return Response("Unknown ontology format.\n", status_code=406 if not ext else 404,
+            return Response("Format de l'ontologie inconnu.\n", status_code=406 if not ext else 404,
                             media_type="text/plain; charset=utf-8")
         if media == "text/html":
             return HTMLResponse(state.cached(("ontology",),
@@ -272,10 +273,10 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     @app.get("/dumps/{name}", include_in_schema=False)
     async def dump(name: str):
         if name not in DUMPS and name != "context.jsonld":
-            return Response("No such dump.\n", status_code=404, media_type="text/plain")
+            return Response("Aucun fichier de ce nom.\n", status_code=404, media_type="text/plain; charset=utf-8")
         path = state.graph_file.parent / name
         if not path.exists():
-            return Response("No such dump.\n", status_code=404, media_type="text/plain")
+            return Response("Aucun fichier de ce nom.\n", status_code=404, media_type="text/plain; charset=utf-8")
         media = DUMPS[name][1] if name in DUMPS else "application/ld+json"
         return Response(path.read_bytes(), media_type=charset(media),
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

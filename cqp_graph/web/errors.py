@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ..inputs import InputError
 
@@ -52,6 +53,12 @@ def install(app: FastAPI) -> None:
         # bytes of the request (path, query, headers) that are not text: the client's doing
         log.info("undecodable request %s: %s", request.url.path, exc)
         return _json(400, "la requête contient des octets qui ne sont pas du texte UTF-8")
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect):
+        # the client closed the connection before its body was read: nothing to answer, nothing of ours to log
+        log.info("client left before its request body was read: %s %s", request.method, request.url.path)
+        return _json(400, "la connexion a été fermée avant la fin du corps de la requête")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

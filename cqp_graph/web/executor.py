@@ -25,6 +25,7 @@ import ctypes
 import logging
 import multiprocessing as mp
 import os
+import re
 import resource
 import signal
 import sys
@@ -56,6 +57,7 @@ class WorkerConfig:
     memory: int = 512 * 2**20          # bytes of address space past the loaded graph; 0: unbounded
     service_allow: tuple[str, ...] = ()  # SERVICE endpoint IRIs a query may call
     max_depth: int = 128                # deepest nesting of { } ( ) [ ] in a query
+    max_chain: int = 500                # longest chain the engine's parser nests (see `_chain`)
 
 
 @dataclass
@@ -178,6 +180,87 @@ def _nesting(query: str, limit: int) -> bool:
     return False
 
 
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[?$A-Za-z_:\u00b7\u00c0-\U000effff][\w\-.:%\\\u00b7\u00c0-\U000effff]*")
+_IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
+_OPERATORS = ("&&", "||", "!=", "<=", ">=", "!", "+", "-", "*", "/", "|", "^", "=", "<", ">")
+_GROUP_KEYWORDS = {"UNION", "OPTIONAL", "MINUS", "FILTER", "BIND", "GRAPH", "SERVICE", "VALUES"}
+
+
+def _chain(query: str, limit: int) -> bool:
+    """Whether the query nests deeper than `limit` in the engine's parser, counted without parsing.
+
+    Oxigraph's parser and evaluator recurse once per unary or binary operator of a chain
+    (`!!!…`, `1+1+…`, `a && b && …`), per property-path step (`/`, `|`, `^`), and per element of
+    a group pattern (`.`, `;`, `,`, UNION, OPTIONAL, FILTER, BIND…, juxtaposed groups): a 10 KB
+    query of such a chain overflows the worker's stack (SIGSEGV). This counts those steps along
+    each bracket level, each bracket adding one to the count of the level it opens from; an
+    argument list or a VALUES block adds nothing per item (they do not nest).
+    """
+    stack = [["", 0]]  # [bracket, steps counted so far along this level (including the levels above)]
+    i, n = 0, len(query)
+    after_literal = False
+    while i < n:
+        c = query[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c == "#":
+            end = query.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if c in "\"'":
+            quote = c * 3 if query.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not query.startswith(quote, j):
+                j += 2 if query[j] == "\\" else 1
+            i = j + len(quote)
+            after_literal = True
+            continue
+        if after_literal and query.startswith("^^", i):
+            i += 2
+            continue
+        if after_literal and c == "@":
+            match = _NAME.match(query, i + 1)
+            i = match.end() if match else i + 1
+            continue
+        after_literal = False
+        level = stack[-1]
+        if c in "{([":
+            if c == "{" and level[0] == "{":
+                level[1] += 1  # groups side by side are joined, one more element of this level
+            stack.append([c, level[1] + 1])
+            i += 1
+        elif c in "})]":
+            if len(stack) > 1:
+                stack.pop()
+            i += 1
+            continue
+        elif c == "<" and (match := _IRI.match(query, i)):
+            i = match.end()
+            continue
+        elif match := _NUMBER.match(query, i):
+            i = match.end()
+            continue
+        elif match := _NAME.match(query, i):
+            i = match.end()
+            if level[0] == "{" and match.group().upper() in _GROUP_KEYWORDS:
+                level[1] += 1
+            continue
+        elif c in ".;,":
+            if level[0] != "(":  # a separator of triples or of group elements, not of arguments
+                level[1] += 1
+            i += 1
+        else:
+            op = next((o for o in _OPERATORS if query.startswith(o, i)), None)
+            if op is not None:
+                level[1] += 1
+            i += len(op) if op else 1
+        if stack[-1][1] > limit:
+            return True
+    return False
+
+
 def _unescape(query: str) -> str:
     """SPARQL's \\uXXXX and \\UXXXXXXXX escapes apply to the whole query text before parsing."""
     if "\\u" not in query and "\\U" not in query:
@@ -225,6 +308,20 @@ def check_services(request: QueryRequest, config: WorkerConfig, isolated: bool) 
     return None
 
 
+_UNSUPPORTED = re.compile(r"The custom function (\S+) is not supported|is not supported")
+
+
+def _engine_error(exc: Exception) -> Reply:
+    """An engine failure caused by the query itself (an unknown function) is the client's: 400."""
+    match = _UNSUPPORTED.search(str(exc))
+    if match and match.group(1):
+        return _bad(f"Requête refusée : la fonction {match.group(1)} n'existe pas dans ce moteur SPARQL "
+                    "(seules les fonctions de SPARQL 1.1 y sont disponibles).")
+    if match:
+        return _bad(f"Requête refusée : ce moteur SPARQL ne prend pas en charge ce qu'elle demande ({str(exc)[:300]}).")
+    return _bad(f"La requête a échoué : {type(exc).__name__}: {str(exc)[:500]}", 500)
+
+
 def _size(term) -> int:
     return len(str(term)) + 16
 
@@ -235,9 +332,14 @@ def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None 
     config = config or WorkerConfig()
     if "\x00" in request.query:
         return _bad("Requête refusée : le texte contient un caractère NUL.")
-    if _nesting(request.query, config.max_depth):
+    text = _unescape(request.query)  # \uXXXX escapes could hide brackets or operators
+    if _nesting(text, config.max_depth):
         return _bad(f"Requête refusée : accolades, parenthèses ou crochets imbriqués sur plus de {config.max_depth} "
                     "niveaux (CQP_GRAPH_MAX_QUERY_DEPTH).")
+    if _chain(text, config.max_chain):
+        return _bad(f"Requête refusée : chaîne d'opérateurs, d'étapes de chemin ou d'éléments de groupe de plus de "
+                    f"{config.max_chain} maillons (CQP_GRAPH_MAX_QUERY_CHAIN) ; l'analyseur SPARQL ne peut pas "
+                    "l'imbriquer sans risque. Scindez la requête ou utilisez VALUES / IN.")
     refused = check_services(request, config, isolated)
     if refused is not None:
         return refused
@@ -251,21 +353,25 @@ def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None 
     try:
         result = store.query(request.query, base_iri=request.base_iri, prefixes=request.prefixes, **kwargs)
     except SyntaxError as exc:
-        return Reply(400, "text/plain", f"SPARQL syntax error: {exc}".encode("utf-8"))
+        return Reply(400, "text/plain", f"Erreur de syntaxe SPARQL : {exc}".encode("utf-8"))
     except ValueError as exc:
-        return Reply(400, "text/plain", f"Invalid query: {exc}".encode("utf-8"))
+        return Reply(400, "text/plain", f"Requête invalide : {exc}".encode("utf-8"))
+    except RuntimeError as exc:
+        return _engine_error(exc)
     headers = {}
     accept = format_for(request.format, isinstance(result, ox.QueryTriples)) or request.accept
     if isinstance(result, ox.QueryBoolean):
         media = choose(accept, [m for m in RESULTS if m != "text/tab-separated-values"] +
                        ["text/tab-separated-values"])
         if media is None:
-            return Reply(406, "text/plain", b"No acceptable format for an ASK result (JSON, XML, CSV, TSV).")
+            return Reply(406, "text/plain", "Aucun format acceptable pour un résultat ASK (JSON, XML, CSV, TSV)."
+                         .encode("utf-8"))
         return Reply(200, media, sparql_results.ask(bool(result), media))
     if isinstance(result, ox.QuerySolutions):
         media = choose(accept, list(RESULTS))
         if media is None:
-            return Reply(406, "text/plain", b"No acceptable format for SELECT results (JSON, XML, CSV, TSV).")
+            return Reply(406, "text/plain", "Aucun format acceptable pour des résultats SELECT (JSON, XML, CSV, "
+                         "TSV).".encode("utf-8"))
         variables = [v.value for v in result.variables]
         rows, size = [], 0
         for solution in result:
@@ -280,7 +386,8 @@ def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None 
         return Reply(200, media, sparql_results.select(variables, rows, media), headers)
     media = choose(accept, list(GRAPHS))
     if media is None:
-        return Reply(406, "text/plain", b"No acceptable RDF format (Turtle, N-Triples, JSON-LD, RDF/XML).")
+        return Reply(406, "text/plain", "Aucun format RDF acceptable (Turtle, N-Triples, JSON-LD, RDF/XML)."
+                     .encode("utf-8"))
     triples, size = [], 0
     for triple in result:
         size += _size(triple)
@@ -320,6 +427,8 @@ def _worker_main(conn, sources: list[Source], config: WorkerConfig) -> None:
             if isinstance(exc, OSError):  # what the engine reports of I/O, SERVICE calls included
                 conn.send(_bad("La requête a échoué : un service qu'elle appelle n'a pas répondu comme attendu "
                                "(sa réponse n'est pas transmise).", 502))
+            elif isinstance(exc, RuntimeError) and _UNSUPPORTED.search(str(exc)):
+                conn.send(_engine_error(exc))
             else:
                 conn.send(_bad(f"La requête a échoué : {type(exc).__name__}: {str(exc)[:500]}", 500))
 
@@ -360,7 +469,7 @@ class _Worker:
             message = None
         if not (isinstance(message, tuple) and message[0] == "ready"):
             self.kill()
-            raise ExecutorUnavailable(f"a SPARQL worker did not start (exit code {self.process.exitcode})")
+            raise ExecutorUnavailable(f"un processus SPARQL n'a pas démarré (code de sortie {self.process.exitcode})")
         self.isolated = message[2]
 
     def alive(self) -> bool:
@@ -383,13 +492,13 @@ class Executor:
         self.size = max(1, size)
         self.timeout = timeout
         self.config = config or WorkerConfig()
-        # a client never holds every worker: one stays free for the others
-        self.client_limit = max(1, min(client_concurrency, self.size - 1)) if self.size > 1 else max(1, client_concurrency)
+        # a client never holds every worker: one stays free for the others (with one worker: one query)
+        self.client_limit = max(1, min(client_concurrency, self.size - 1))
         self.queue_limit = max(0, queue_limit)
         self.max_backoff = max_backoff
         self._ctx = mp.get_context("spawn")
         self._idle: collections.deque[_Worker] | None = None
-        self._waiters: collections.deque[asyncio.Future] = collections.deque()
+        self._waiters: collections.deque[tuple[asyncio.Future, str]] = collections.deque()
         self._workers: set[_Worker] = set()
         self._clients: dict[str, int] = {}
         self._refill: asyncio.Event | None = None
@@ -420,7 +529,7 @@ class Executor:
         self._refill = asyncio.Event()
         started = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
         if not any(started):
-            raise ExecutorUnavailable(f"no SPARQL worker could start: {self.last_failure}")
+            raise ExecutorUnavailable(f"aucun processus SPARQL n'a pu démarrer : {self.last_failure}")
         self._supervisor = asyncio.ensure_future(self._supervise())
 
     async def _supervise(self) -> None:
@@ -484,25 +593,41 @@ class Executor:
         if self._refill is not None:
             self._refill.set()
 
-    def _release(self, worker: _Worker) -> None:
-        worker.busy = False
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                worker.busy = True
-                waiter.set_result(worker)
-                return
-        self._idle.append(worker)
+    def _fresh(self, client: str) -> bool:
+        """Whether `client` has no other query in flight (its count includes the query asking)."""
+        return self._clients.get(client, 0) <= 1
 
-    async def _acquire(self, timeout: float) -> _Worker:
-        while self._idle:
+    def _release(self, worker: _Worker) -> None:
+        """Hand a free worker to the first waiting client that has nothing else in flight; a client
+        that already holds a worker gets this one only if another worker stays free (the reserve)."""
+        worker.busy = False
+        self._idle.append(worker)
+        for dead in [w for w in self._idle if not w.alive()]:
+            self._lost(dead)
+        while self._waiters and self._idle:
+            pending = [(w, c) for w, c in self._waiters if not w.done()]
+            self._waiters = collections.deque(pending)
+            chosen = next(((w, c) for w, c in pending if self._fresh(c)), None)
+            if chosen is None and len(self._idle) >= 2 and pending:
+                chosen = pending[0]
+            if chosen is None:
+                return
+            self._waiters.remove(chosen)
+            given = self._idle.popleft()
+            given.busy = True
+            chosen[0].set_result(given)
+
+    async def _acquire(self, timeout: float, client: str = "") -> _Worker:
+        fresh = self._fresh(client)
+        while self._idle and (fresh or len(self._idle) >= 2):
             worker = self._idle.popleft()
             if worker.alive():
                 worker.busy = True
                 return worker
             self._lost(worker)
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        entry = (waiter, client)
+        self._waiters.append(entry)
         try:
             worker = await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except (asyncio.TimeoutError, asyncio.CancelledError):
@@ -511,7 +636,7 @@ class Executor:
             else:
                 waiter.cancel()
             try:
-                self._waiters.remove(waiter)
+                self._waiters.remove(entry)
             except ValueError:
                 pass
             raise
@@ -537,7 +662,7 @@ class Executor:
 
     async def run(self, request: QueryRequest, timeout: float | None = None, client: str = "") -> Reply:
         if self._idle is None:
-            raise ExecutorUnavailable("the SPARQL workers are not started")
+            raise ExecutorUnavailable("les processus SPARQL ne sont pas démarrés")
         if not self._workers:
             raise ExecutorUnavailable("aucun processus SPARQL n'est prêt ; le serveur en redémarre")
         if self._clients.get(client, 0) >= self.client_limit:
@@ -550,7 +675,7 @@ class Executor:
                              "(CQP_GRAPH_QUEUE_LIMIT)")
         self._clients[client] = self._clients.get(client, 0) + 1
         try:
-            return await self._run(request, self.timeout if timeout is None else timeout)
+            return await self._run(request, self.timeout if timeout is None else timeout, client)
         finally:
             left = self._clients[client] - 1
             if left:
@@ -558,18 +683,19 @@ class Executor:
             else:
                 del self._clients[client]
 
-    async def _run(self, request: QueryRequest, limit: float) -> Reply:
+    async def _run(self, request: QueryRequest, limit: float, client: str = "") -> Reply:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         try:
-            worker = await self._acquire(limit)
+            worker = await self._acquire(limit, client)
         except asyncio.TimeoutError:
-            raise QueryTimeout(f"no SPARQL worker was free within {limit:g} s") from None
+            raise QueryTimeout(f"aucun processus SPARQL ne s'est libéré en {limit:g} s") from None
         try:
             worker.conn.send(request)
             if not await _readable(worker.conn, max(0.0, deadline - loop.time())):
                 self._lost(worker)
-                raise QueryTimeout(f"the query ran past its {limit:g} s limit and was stopped")
+                raise QueryTimeout(f"la requête a dépassé sa limite de {limit:g} s (CQP_GRAPH_QUERY_TIMEOUT) et a été "
+                                   "arrêtée")
             reply = worker.conn.recv()
         except (EOFError, OSError):
             await loop.run_in_executor(None, worker.process.join, 2)
@@ -578,7 +704,8 @@ class Executor:
             if code in (MEMORY_EXIT, -signal.SIGABRT):
                 raise WorkerOutOfMemory("la requête a dépassé la mémoire permise à un processus SPARQL "
                                         f"(CQP_GRAPH_WORKER_MEMORY) ; il est remplacé (code {code})") from None
-            raise ExecutorUnavailable(f"the SPARQL worker stopped (exit code {code}); it is being restarted") from None
+            raise ExecutorUnavailable(f"le processus SPARQL s'est arrêté (code de sortie {code}) ; il est "
+                                      "remplacé") from None
         except asyncio.CancelledError:  # the client went away mid-query: the worker's state is unknown
             self._lost(worker)
             raise

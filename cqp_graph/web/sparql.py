@@ -26,7 +26,7 @@ from .negotiation import choose
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
-READ_ONLY = "This SPARQL endpoint is read-only: SPARQL Update is not offered here."
+READ_ONLY = "Ce point d'accès SPARQL est en lecture seule : SPARQL Update n'y est pas offert."
 NON_DETERMINISTIC = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE|SERVICE)\b", re.IGNORECASE)
 
 
@@ -37,20 +37,29 @@ RESPONSES = {
                              "text/tab-separated-values", "text/turtle", "application/n-triples",
                              "application/ld+json", "application/rdf+xml"]}},
     303: {"description": "GET without a query from a browser: to the query editor"},
-    400: {"description": "syntax error (the parser's message), or SERVICE to an endpoint that is not allow-listed"},
+    400: {"description": "syntax error (the parser's message), unknown function, brackets or operator chains nested "
+                         "too deep (CQP_GRAPH_MAX_QUERY_DEPTH, CQP_GRAPH_MAX_QUERY_CHAIN), or SERVICE to an endpoint "
+                         "that is not allow-listed"},
     403: {"description": "SPARQL Update: this endpoint is read-only"},
     406: {"description": "no acceptable result format"},
+    408: {"description": "request line and headers, or body, not received in time (CQP_GRAPH_HEADER_TIMEOUT, "
+                         "CQP_GRAPH_BODY_TIMEOUT)"},
     413: {"description": "request body too large (CQP_GRAPH_MAX_BODY_BYTES)"},
     415: {"description": "body not UTF-8, or not a SPARQL query media type"},
-    429: {"description": "this client already has its share of queries in flight (CQP_GRAPH_CLIENT_CONCURRENCY); "
-                         "see Retry-After"},
+    429: {"description": "this client already has its share of queries in flight (CQP_GRAPH_CLIENT_CONCURRENCY) "
+                         "or of open connections (CQP_GRAPH_CLIENT_CONNECTIONS); see Retry-After"},
     431: {"description": "request line and headers too large (CQP_GRAPH_MAX_HEADER_BYTES)"},
-    503: {"description": "query stopped at its time or memory limit, too many queries waiting, or no worker "
-                         "ready; see Retry-After"},
+    502: {"description": "an allow-listed SERVICE did not answer as expected (its reply is not passed on)"},
+    503: {"description": "query stopped at its time or memory limit, too many queries waiting, no worker "
+                         "ready, or too many connections (CQP_GRAPH_MAX_CONNECTIONS); see Retry-After"},
 }
 
 
 BAD_ENCODING = "Paramètres refusés : un octet encodé en %XX n'est pas de l'UTF-8 valide."
+
+
+def _too_large(limit: int) -> str:
+    return f"Corps de requête de plus de {limit} octets (CQP_GRAPH_MAX_BODY_BYTES)."
 
 
 def _params(query: str) -> dict[str, list[str]]:
@@ -134,7 +143,7 @@ def sparql_router(
         try:
             reply = await get_executor().run(qr, client=client)
         except QueryTimeout as exc:
-            return _text(503, f"Query stopped: {exc}.", {"Retry-After": "1"})
+            return _text(503, f"Requête arrêtée : {exc}.", {"Retry-After": "1"})
         except TooManyQueries as exc:
             return _text(429, f"Trop de requêtes simultanées : {exc} ; réessayez quand une requête est finie.",
                          {"Retry-After": "1"})
@@ -143,7 +152,7 @@ def sparql_router(
         except WorkerOutOfMemory as exc:
             return _text(503, f"Requête arrêtée : {exc}.", {"Retry-After": "1"})
         except ExecutorUnavailable as exc:
-            return _text(503, f"SPARQL service unavailable: {exc}.", {"Retry-After": "2"})
+            return _text(503, f"Service SPARQL indisponible : {exc}.", {"Retry-After": "2"})
         if key is not None and reply.status == 200:
             cache.store(key, reply)
         headers = dict(reply.headers)
@@ -177,7 +186,7 @@ def sparql_router(
         if not queries:
             return describe_service(request)
         if len(queries) > 1:
-            return _text(400, "Exactly one 'query' parameter is allowed.")
+            return _text(400, "Un seul paramètre « query » est permis.")
         default_graphs, named_graphs = dataset_params(params)
         return await run(request, queries[0], default_graphs, named_graphs, (params.get("format") or [None])[0])
 
@@ -200,18 +209,18 @@ def sparql_router(
     async def sparql_post(request: Request) -> Response:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > max_body:
-            return _text(413, f"Request body larger than {max_body} bytes.")
+            return _text(413, _too_large(max_body))
         body = b""
         async for chunk in request.stream():
             body += chunk
             if len(body) > max_body:
-                return _text(413, f"Request body larger than {max_body} bytes.")
+                return _text(413, _too_large(max_body))
         content_type = request.headers.get("content-type", "")
         media, _, parameters = content_type.partition(";")
         media = media.strip().lower()
         declared = parameters.lower().replace(" ", "")
         if "charset=" in declared and "charset=utf-8" not in declared:
-            return _text(415, "Only UTF-8 is accepted (charset=utf-8).")
+            return _text(415, "Seul l'UTF-8 est accepté (charset=utf-8).")
         try:
             url_params = _params(request.url.query)
         except UnicodeDecodeError:
@@ -221,7 +230,7 @@ def sparql_router(
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            return _text(415, "The request body is not UTF-8.")
+            return _text(415, "Le corps de la requête n'est pas de l'UTF-8.")
         if media == "application/x-www-form-urlencoded":
             try:
                 form = _params(text)
@@ -231,7 +240,7 @@ def sparql_router(
                 return _text(403, READ_ONLY)
             queries = form.get("query", [])
             if len(queries) != 1:
-                return _text(400, "Exactly one 'query' parameter is required in the form.")
+                return _text(400, "Le formulaire doit porter exactement un paramètre « query ».")
             merged = {k: url_params.get(k, []) + form.get(k, []) for k in ("default-graph-uri", "named-graph-uri")}
             default_graphs, named_graphs = dataset_params(merged)
             fmt = (form.get("format") or url_params.get("format") or [None])[0]
@@ -239,7 +248,7 @@ def sparql_router(
         if media == "application/sparql-query":
             default_graphs, named_graphs = dataset_params(url_params)
             return await run(request, text, default_graphs, named_graphs, (url_params.get("format") or [None])[0])
-        return _text(415, "POST a query as application/x-www-form-urlencoded (query=...) or as "
+        return _text(415, "Envoyez la requête par POST en application/x-www-form-urlencoded (query=…) ou en "
                           "application/sparql-query.")
 
     return router

@@ -167,7 +167,8 @@ class ServerState:
         executor = Executor([Source(str(graph_file))] + list(extra_sources), size=workers or settings.workers,
                             timeout=settings.query_timeout,
                             config=WorkerConfig(memory=settings.worker_memory, service_allow=settings.service_allow,
-                                                max_depth=settings.max_query_depth),
+                                                max_depth=settings.max_query_depth,
+                                                max_chain=settings.max_query_chain),
                             client_concurrency=settings.client_concurrency, queue_limit=settings.queue_limit)
         return cls(settings, graph, graph_file, store, load_catalogue(settings.queries_dir), executor,
                    list(extra_sources), cache=LRU(settings.cache_bytes), etag=etag, cache_enabled=cache)
