@@ -563,9 +563,9 @@ def test_api_messages_are_french(client, path, params, status, words):
 
 @pytest.mark.parametrize("path", ["/api/missions/%ff", "/api/missions/%ff/competences", "/api/competences/%C3",
                                   "/api/analyses/%ff", "/api/queries/%fe%ff", "/api/missions/M%013"])
-def test_undecodable_codes_are_400_in_french(client, path):
+def test_undecodable_codes_are_404_in_french(client, path):
     r = client.get(path)
-    assert r.status_code == 400, (path, r.status_code, r.text[:200])
+    assert r.status_code == 404, (path, r.status_code, r.text[:200])
     assert "illisible" in r.json()["detail"] and "\ufffd" not in r.text and "�" not in r.text
 
 

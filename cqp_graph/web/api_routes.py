@@ -53,7 +53,6 @@ async def list_queries(request: Request):
             responses={200: {"content": {"application/json": {"example": [
                 {"mission": "M3", "code": "OTC1", "label": "Expliquer le fonctionnement des logiciels spécifiques…",
                  "kind": "C", "domain": "OT"}]}, "text/csv": {}}},
-                400: {"description": "the query name is not readable text"},
                 404: {"description": "no such named query"},
                 422: {"description": "missing, unknown or invalid parameter (or format other than csv/json)"}})
 async def run_query(request: Request, name: str = Path(examples=["competences"])):
@@ -86,17 +85,18 @@ async def run_query(request: Request, name: str = Path(examples=["competences"])
                     headers={"Vary": "Accept", "ETag": f'"{state.etag}"'})
 
 
-CODE_ERRORS = {400: {"description": "the code is not readable text (bytes that are not UTF-8, control characters)"},
-               404: {"description": "no such code in the referential"}}
+CODE_ERRORS = {404: {"description": "no such code in the referential (a code that is not readable text — bytes "
+                                     "that are not UTF-8, control characters — names nothing either)"}}
 QUERY_FORMATS = {"csv": "text/csv", "json": "application/json"}
 
 
 def readable(code: str, what: str) -> str:
-    """A path segment from the client; HTTPException 400 (French) when it is not readable text.
+    """A path segment from the client; HTTPException 404 (French) when it is not readable text.
 
-    Starlette decodes bytes that are not UTF-8 (such as %ff) to U+FFFD: such a code cannot name anything."""
+    Starlette decodes bytes that are not UTF-8 (such as %ff) to U+FFFD: such a code cannot name anything, so it
+    is answered as an unknown code (404), with a message that says why."""
     if "\ufffd" in code or any(ord(c) < 32 or ord(c) == 127 for c in code):
-        raise HTTPException(400, f"{what} illisible : le chemin contient des octets qui ne sont pas du texte UTF-8 "
+        raise HTTPException(404, f"{what} illisible : le chemin contient des octets qui ne sont pas du texte UTF-8 "
                                  "ou des caractères de contrôle")
     return code
 
@@ -223,7 +223,7 @@ async def analyses(request: Request):
 
 
 @router.get("/analyses/{name}", tags=["analyses"], summary="One network analysis (networkx)",
-            responses={400: CODE_ERRORS[400], 404: {"description": "no such analysis"}})
+            responses={404: {"description": "no such analysis (or a name that is not readable text)"}})
 async def analysis(request: Request, name: str = Path(examples=["transversality"])):
     state = state_of(request)
     readable(name, "nom d'analyse")
