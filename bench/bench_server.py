@@ -105,7 +105,7 @@ def main() -> int:
         return 2
 
     work = Path(tempfile.mkdtemp(prefix="cqp-bench-"))
-    subprocess.run([args.python, "-m", "cqp_graph.cli", "build", "--output", str(work / "dist")], cwd=ROOT,
+    subprocess.run([args.python, "-m", "cqp_graph", "build", "--output", str(work / "dist")], cwd=ROOT,
                    check=True, stdout=subprocess.DEVNULL)
     graph = work / "dist" / "graph.nt"
     print(f"graph: {sum(1 for _ in graph.open())} triples; wrk -t{args.threads} -c{args.connections} "
@@ -119,7 +119,7 @@ def main() -> int:
             # wrk is one client address: lift the per-client SPARQL limit and the queue bound for it
             env = dict(os.environ, CQP_GRAPH_CLIENT_CONCURRENCY=str(args.connections),
                        CQP_GRAPH_QUEUE_LIMIT=str(4 * args.connections))
-            process = start([args.python, "-m", "cqp_graph.cli", "serve", "--port", str(port), "--graph", str(graph),
+            process = start([args.python, "-m", "cqp_graph", "serve", "--port", str(port), "--graph", str(graph),
                              *extra], env=env)
             processes.append(process)
             base = f"http://127.0.0.1:{port}"

@@ -1,5 +1,5 @@
 """`python3 -m cqp_graph ...` runs the `cqp-graph` command (whatever the PATH holds)."""
 
-from .cli import app
+from cqp_graph.cli import app
 
 app(prog_name="cqp-graph")

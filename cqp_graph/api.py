@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from .config import SettingsError
-from .web.app import create_app
+from cqp_graph.config import SettingsError
+from cqp_graph.web.app import create_app
 
 try:
     app = create_app()

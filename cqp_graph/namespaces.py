@@ -9,7 +9,7 @@ from __future__ import annotations
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD, FOAF
 
-from .config import DEFAULT_BASE
+from cqp_graph.config import DEFAULT_BASE
 
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")

@@ -27,9 +27,9 @@ declare -A TESTS=(
   [referential]="tests/test_seed_reading.py tests/test_independent_expectations.py tests/test_queries.py"
   [rncp_import]="tests/test_rncp.py tests/test_properties.py"
 )
-declare -A FILES=([negotiation]=cqp_graph/web/negotiation.py [decisions]=cqp_graph/decisions.py
-                  [coverage]=cqp_graph/coverage.py [tables]=cqp_graph/tables.py
-                  [referential]=cqp_graph/referential.py [rncp_import]=cqp_graph/rncp_import.py)
+declare -A FILES=([negotiation]=cqp_graph/web/negotiation.py [decisions]=cqp_graph/analyses/decisions.py
+                  [coverage]=cqp_graph/analyses/coverage.py [tables]=cqp_graph/source/tables.py
+                  [referential]=cqp_graph/source/referential.py [rncp_import]=cqp_graph/exchange/rncp_import.py)
 
 if ! "$PYTHON" -c "import mutmut" 2>/dev/null; then
   echo "mutmut is not installed: pip install -e \".[mutation]\"" >&2

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from cqp_graph.config import Settings
-from cqp_graph.graph import build_graph, load_shapes
-from cqp_graph.queries import QueryCatalogue
-from cqp_graph.store import store_from_graph
+from cqp_graph.graph.assemble import build_graph, load_shapes
+from cqp_graph.query.catalogue import QueryCatalogue
+from cqp_graph.query.store import store_from_graph
 
 from .support import ROOT, SEED, in_ci, need_shared  # noqa: F401
 
@@ -92,7 +92,7 @@ def data_copy(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def dist_dir(graph, settings, tmp_path_factory):
     """A fresh build of the graph, for the server to serve."""
-    from cqp_graph.build import write_dist
+    from cqp_graph.publish.dumps import write_dist
 
     dist = tmp_path_factory.mktemp("dist")
     write_dist(graph, dist, settings.base)

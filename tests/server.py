@@ -49,7 +49,7 @@ def start_server(dist: Path, *, timeout: float = 3.0, max_rows: int = 1000, cors
                  extra_args: list[str] = (), cache: bool = True, env: dict | None = None,
                  graph: Path | None = None) -> LiveServer:
     port = free_port()
-    args = [sys.executable, "-m", "cqp_graph.cli", "serve", "--port", str(port), "--graph", str(graph or dist / "graph.nt")]
+    args = [sys.executable, "-m", "cqp_graph", "serve", "--port", str(port), "--graph", str(graph or dist / "graph.nt")]
     for iri, path in W3C_DATA.items():
         if path.exists():
             args += ["--graph-data", f"{iri}={path}"]

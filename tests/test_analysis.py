@@ -9,8 +9,8 @@ from collections import defaultdict
 
 import pytest
 
-from cqp_graph.analysis import ReferentialFacts, bipartite_graph, run_all
-from cqp_graph.queries import run_named
+from cqp_graph.analyses.network import ReferentialFacts, bipartite_graph, run_all
+from cqp_graph.query.catalogue import run_named
 
 from .support import csv_rows
 
@@ -71,7 +71,7 @@ def test_clusters_partition_the_needed_competences(results):
 
 
 def test_analyze_command_writes_json_and_picture(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "analyze", "--output", str(tmp_path)],
+    out = subprocess.run([sys.executable, "-m", "cqp_graph", "analyze", "--output", str(tmp_path)],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     data = json.loads((tmp_path / "analyses.json").read_text(encoding="utf-8"))

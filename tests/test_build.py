@@ -13,10 +13,10 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from cqp_graph.build import DUMPS, write_dist
-from cqp_graph.graph import build_graph, load_shapes
-from cqp_graph.tables import DataError
-from cqp_graph.validate import validate_graph
+from cqp_graph.publish.dumps import DUMPS, write_dist
+from cqp_graph.graph.assemble import build_graph, load_shapes
+from cqp_graph.source.tables import DataError
+from cqp_graph.graph.validate import validate_graph
 
 from .support import ROOT, settings_for
 from .support import edit_csv, set_cell
@@ -24,7 +24,7 @@ from .support import edit_csv, set_cell
 
 def run_build(dist: Path, seed: str, data: Path = ROOT / "data", extra_env=None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONHASHSEED=seed, **(extra_env or {}))
-    return subprocess.run([sys.executable, "-m", "cqp_graph.cli", "build", "--output", str(dist), "--data", str(data)],
+    return subprocess.run([sys.executable, "-m", "cqp_graph", "build", "--output", str(dist), "--data", str(data)],
                           capture_output=True, text=True, env=env, cwd=ROOT)
 
 

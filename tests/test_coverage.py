@@ -8,9 +8,9 @@ import sys
 import pytest
 import yaml
 
-from cqp_graph.coverage import coverage_of_file
-from cqp_graph.inputs import InputError
-from cqp_graph.queries import run_named
+from cqp_graph.analyses.coverage import coverage_of_file
+from cqp_graph.inputs.files import InputError
+from cqp_graph.query.catalogue import run_named
 
 from .support import ROOT
 
@@ -93,7 +93,7 @@ def test_bad_programmes_name_module_and_line(tmp_path, graph, settings, text, li
 @pytest.mark.parametrize("fmt", ["html", "csv", "json"])
 def test_cli_coverage_formats(tmp_path, fmt):
     out = tmp_path / f"c.{fmt}"
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "coverage", str(EXAMPLES / "programme-lacunaire.yaml"),
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "coverage", str(EXAMPLES / "programme-lacunaire.yaml"),
                            "--format", fmt, "--output", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")

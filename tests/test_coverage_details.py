@@ -21,11 +21,11 @@ import yaml
 from rdflib.namespace import DCTERMS
 
 from cqp_graph.config import Settings
-from cqp_graph.coverage import _ratio, coverage_of_file, programme_coverage
-from cqp_graph.graph import build_graph, load_input_shapes
-from cqp_graph.inputs import InputLimits
-from cqp_graph.programme import load_programme
-from cqp_graph.store import store_from_graph
+from cqp_graph.analyses.coverage import _ratio, coverage_of_file, programme_coverage
+from cqp_graph.graph.assemble import build_graph, load_input_shapes
+from cqp_graph.inputs.files import InputLimits
+from cqp_graph.inputs.programme import load_programme
+from cqp_graph.query.store import store_from_graph
 
 from .support import REFERENTIAL, ROOT, csv_rows, edit_csv
 
@@ -208,7 +208,7 @@ def test_small_programme_every_group_and_module(small_programme, graph, settings
 def test_cli_json_matches_independent_report(tmp_path, small_programme):
     for path in (EXAMPLES / "programme-lacunaire.yaml", small_programme):
         out = tmp_path / f"{path.stem}.json"
-        done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "coverage", str(path), "--format", "json",
+        done = subprocess.run([sys.executable, "-m", "cqp_graph", "coverage", str(path), "--format", "json",
                                "--output", str(out)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         check_report(json.loads(out.read_text(encoding="utf-8")), expected_report(path))

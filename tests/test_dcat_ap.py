@@ -13,7 +13,7 @@ from pyshacl import validate
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
-from cqp_graph.release import ReleaseError, make_release
+from cqp_graph.publish.release import ReleaseError, make_release
 
 from .support import REFERENTIAL, SHARED, settings_for
 from .support import edit_csv, set_cell

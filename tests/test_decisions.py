@@ -13,10 +13,10 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from cqp_graph.decisions import Decider, RuleBook, decide_file
-from cqp_graph.graph import build_graph
-from cqp_graph.inputs import InputError
-from cqp_graph.queries import QueryCatalogue, run_named
+from cqp_graph.analyses.decisions import Decider, RuleBook, decide_file
+from cqp_graph.graph.assemble import build_graph
+from cqp_graph.inputs.files import InputError
+from cqp_graph.query.catalogue import QueryCatalogue, run_named
 
 from .support import ROOT, settings_for
 from .support import edit_csv, set_cell
@@ -180,11 +180,11 @@ def test_bad_results_are_clear_errors(tmp_path, graph, settings, data, line, mes
 @pytest.mark.parametrize("example,expected", [
     ("candidat-formation.yaml", "not awarded"), ("candidat-blocs.yaml", "awarded"), ("candidat-vae.json", "awarded")])
 def test_cli_decide_on_the_examples(example, expected):
-    out = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "decide", str(ROOT / "examples" / example),
+    out = subprocess.run([sys.executable, "-m", "cqp_graph", "decide", str(ROOT / "examples" / example),
                           "--format", "json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["decision"] == expected
-    text = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "decide", str(ROOT / "examples" / example)],
+    text = subprocess.run([sys.executable, "-m", "cqp_graph", "decide", str(ROOT / "examples" / example)],
                           capture_output=True, text=True).stdout
     assert "Décision" in text and "[" in text
 
@@ -192,14 +192,14 @@ def test_cli_decide_on_the_examples(example, expected):
 @pytest.mark.parametrize("value,text", [(Decimal("68"), "68 %"), (Decimal("69.99"), "69,99 %"), (Decimal("100"), "100 %"),
                                         (Decimal("0"), "0 %"), (Decimal("50.5"), "50,5 %"), (None, "—")])
 def test_percentages_are_written_the_french_way(value, text):
-    from cqp_graph.decisions import pct
+    from cqp_graph.analyses.decisions import pct
 
     assert pct(value) == text
 
 
 def test_decision_text_states_every_block_check_and_choice(store, settings, referential_facts):
     """The text a jury reads, made in-process: every block, every check with its mark, the choice applied."""
-    from cqp_graph.decisions import decision_text
+    from cqp_graph.analyses.decisions import decision_text
 
     blocks, evaluators, know_how, block_domain, units = referential_facts
     data = baseline("formation", blocks, evaluators)
@@ -253,7 +253,7 @@ def test_decide_file_reads_the_text_it_is_given(tmp_path, graph, settings):
 
 
 def test_a_block_without_any_result_is_written_with_a_dash(store, settings, referential_facts):
-    from cqp_graph.decisions import decision_text
+    from cqp_graph.analyses.decisions import decision_text
 
     blocks, evaluators, *_ = referential_facts
     data = baseline("vae", blocks, evaluators)
@@ -271,7 +271,7 @@ def _sections(decision) -> int:
 
 @pytest.mark.parametrize("route", ["formation", "blocs", "vae"])
 def test_decision_text_marks_each_check_and_separates_each_section(store, settings, referential_facts, route):
-    from cqp_graph.decisions import decision_text
+    from cqp_graph.analyses.decisions import decision_text
 
     blocks, evaluators, know_how, block_domain, units = referential_facts
     data = baseline(route, blocks, evaluators)
@@ -334,7 +334,7 @@ def test_every_check_says_its_rule_and_whether_the_source_states_it(store, catal
 def test_each_check_states_its_figures_in_the_documented_form(store, catalogue, settings, referential_facts):
     """« bloc B1 : 67,33 % < 70 % [formation-block, énoncé par la source] » (README): every field of every
     check, and the text, from the rule's own row and the candidate's figures."""
-    from cqp_graph.decisions import pct
+    from cqp_graph.analyses.decisions import pct
 
     blocks, evaluators, know_how, block_domain, units = referential_facts
     labels = {e["code"]: e["label"] for e in run_named(store, catalogue.get("evaluators"), {}, settings.base).rows}

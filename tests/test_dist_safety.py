@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from cqp_graph import atomic
-from cqp_graph.build import clean_legacy_leftovers, dist_payloads, write_dist
+from cqp_graph.publish import atomic
+from cqp_graph.publish.dumps import clean_legacy_leftovers, dist_payloads, write_dist
 
 from .support import ROOT
 
@@ -138,7 +138,7 @@ def test_build_after_release_keeps_the_release(tmp_path):
     env.pop("CQP_GRAPH_HOME", None)
 
     def cli(*args):
-        result = subprocess.run([sys.executable, "-m", "cqp_graph.cli", *args], cwd=tmp_path, env=env,
+        result = subprocess.run([sys.executable, "-m", "cqp_graph", *args], cwd=tmp_path, env=env,
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         return result
@@ -158,7 +158,8 @@ def test_build_after_release_keeps_the_release(tmp_path):
 
 KILL_AT_REPLACE = textwrap.dedent("""
     import os, signal, sys
-    from cqp_graph import atomic, cli
+    from cqp_graph.publish import atomic
+    from cqp_graph.cli import commands as cli
     target = int(sys.argv[1])
     replace, publish, count = os.replace, atomic.publish_files, [0]
     def counted(*args, **kwargs):
@@ -181,7 +182,7 @@ def test_a_killed_build_command_is_finished_by_the_next(tmp_path, kill_at):
     env.pop("CQP_GRAPH_DIST", None)
     dist = tmp_path / "dist"
     args = ["build", "--output", str(dist)]
-    subprocess.run([sys.executable, "-m", "cqp_graph.cli", *args], cwd=ROOT, env=env, check=True,
+    subprocess.run([sys.executable, "-m", "cqp_graph", *args], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=300)
     atomic.write_bytes(dist / "releases" / "1.0.0" / "SHA256SUMS", b"abc  graph.nt\n")
     (dist / "graph.ttl").write_bytes(b"# an older build\n")
@@ -198,7 +199,7 @@ def test_a_killed_build_command_is_finished_by_the_next(tmp_path, kill_at):
         assert (dist / name).read_bytes() == clean[name], name  # whole (this build writes the same bytes)
     if not committed:
         assert (dist / "graph.ttl").read_bytes() == b"# an older build\n"
-    subprocess.run([sys.executable, "-m", "cqp_graph.cli", *args], cwd=ROOT, env=env, check=True,
+    subprocess.run([sys.executable, "-m", "cqp_graph", *args], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=300)
     assert hidden(dist) == []
     assert (dist / "graph.ttl").read_bytes().startswith(b"@prefix")
@@ -239,7 +240,7 @@ def test_release_files_follow_the_umask(tmp_path):
     env = dict(os.environ)
     env.pop("CQP_GRAPH_DIST", None)
     out = tmp_path / "releases"
-    result = subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", sys.executable, "-m", "cqp_graph.cli",
+    result = subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", sys.executable, "-m", "cqp_graph",
                              "release", "2.0.0", "--allow-missing", "--output", str(out)],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

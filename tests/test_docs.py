@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cqp_graph.config import SETTINGS
-from cqp_graph.docs import data_format_markdown
+from cqp_graph.present.docs import data_format_markdown
 
 from .support import ROOT
 
@@ -33,8 +33,8 @@ def test_readme_gives_two_commands_and_ci_runs_them():
 
 
 def test_ontology_doc_is_generated_from_the_ontology(settings):
-    from cqp_graph.graph import load_ontology
-    from cqp_graph.ontology_doc import ontology_html
+    from cqp_graph.graph.assemble import load_ontology
+    from cqp_graph.present.ontology_doc import ontology_html
 
     committed = (ROOT / "docs" / "ontology.html").read_text(encoding="utf-8")
     assert committed == ontology_html(load_ontology(settings), settings.base), "run `cqp-graph docs` and commit"
@@ -44,7 +44,7 @@ def test_every_ontology_term_has_french_and_english_labels(settings):
     from rdflib import Literal
     from rdflib.namespace import OWL, RDF, RDFS
 
-    from cqp_graph.graph import load_ontology
+    from cqp_graph.graph.assemble import load_ontology
 
     ontology = load_ontology(settings)
     ns = settings.base + "ontology#"
@@ -57,7 +57,7 @@ def test_every_ontology_term_has_french_and_english_labels(settings):
 
 
 def test_every_cli_command_is_in_the_readme():
-    from cqp_graph.cli import app
+    from cqp_graph.cli.commands import app
 
     for command in app.registered_commands:
         name = command.name or command.callback.__name__

@@ -9,9 +9,9 @@ import pytest
 from pyshacl import validate
 from rdflib import Graph, URIRef
 
-from cqp_graph.elm_export import ELM, MissingSetting, export_elm
-from cqp_graph.graph import build_graph
-from cqp_graph.store import store_from_graph
+from cqp_graph.exchange.elm import ELM, MissingSetting, export_elm
+from cqp_graph.graph.assemble import build_graph
+from cqp_graph.query.store import store_from_graph
 
 from .support import settings_for
 from .support import SHARED, csv_rows, edit_csv, need_shared, set_cell
@@ -33,7 +33,7 @@ def test_refuses_and_names_the_missing_setting(store, settings, tmp_path):
         export_elm(store, settings, tmp_path / "elm.ttl")
     assert excinfo.value.code == "eqf-level"
     assert not (tmp_path / "elm.ttl").exists()
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "export-elm", "--output", str(tmp_path / "x.ttl")],
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "export-elm", "--output", str(tmp_path / "x.ttl")],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "eqf-level" in done.stderr
 

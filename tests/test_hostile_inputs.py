@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from cqp_graph.config import Settings
-from cqp_graph.results import FORMULA_START
+from cqp_graph.query.formats import FORMULA_START
 
 from .support import ROOT
 
@@ -155,7 +155,7 @@ def test_a_bom_is_accepted_everywhere(client, tmp_path):
     assert r.status_code == 200 and r.json()["decision"] == "awarded"
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "coverage", str(path), "--format", "json"],
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "coverage", str(path), "--format", "json"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["uncovered"] == plain.json()["uncovered"]
@@ -212,7 +212,7 @@ def assert_no_formula(text: str, expect: list[str]):
 
 
 def test_csv_injection_query_csv(hostile_data):
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "query", "competences", "--format", "csv",
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "query", "competences", "--format", "csv",
                            "--data", str(hostile_data)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert_no_formula(done.stdout, FORMULAS[:4])
@@ -222,7 +222,7 @@ def test_csv_injection_coverage_csv(hostile_data, tmp_path):
     programme = tmp_path / "p.yaml"
     programme.write_text("title: t\nmodules:\n  - code: '=HYPERLINK(\"http://x\",\"y\")'\n    title: '@x'\n"
                          "    hours: 3\n    competences: [RC2, RSF1]\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "coverage", str(programme), "--format", "csv",
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "coverage", str(programme), "--format", "csv",
                            "--data", str(hostile_data)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert_no_formula(done.stdout, [FORMULAS[0]])
@@ -230,7 +230,7 @@ def test_csv_injection_coverage_csv(hostile_data, tmp_path):
 
 
 def test_csv_injection_report_and_markdown_escaped(hostile_data, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "report", "--output", str(tmp_path),
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "report", "--output", str(tmp_path),
                            "--data", str(hostile_data)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     for name in ("matrice.csv", "chiffres.csv", "constats.csv"):
@@ -244,8 +244,8 @@ def test_csv_injection_report_and_markdown_escaped(hostile_data, tmp_path):
 def test_csv_injection_api_query_csv(client):
     # the served graph has no formula: the helper is checked on the real output path with a query whose
     # parameter is echoed (the mission code) and on every prefix character
-    from cqp_graph.queries import Table
-    from cqp_graph.results import to_csv
+    from cqp_graph.query.catalogue import Table
+    from cqp_graph.query.formats import to_csv
 
     table = Table(["a", "n"], [{"a": f, "n": -3} for f in FORMULAS] + [{"a": "plain", "n": 2.5}])
     rows = list(csv.reader(io.StringIO(to_csv(table), newline="")))
@@ -272,7 +272,7 @@ def test_csv_injection_api_query_csv(client):
 def test_cli_on_hostile_files(tmp_path, command, text, line, words):
     path = tmp_path / "hostile.yaml"
     path.write_text(text, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", command, str(path)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", command, str(path)], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr + done.stdout, done.stderr[-2000:]
@@ -285,7 +285,7 @@ def test_cli_on_binary_and_missing_files(tmp_path):
     binary = tmp_path / "b.yaml"
     binary.write_bytes(b"route: vae\n\xff\xfe\x00")
     for path, words in ((binary, "UTF-8"), (tmp_path / "absent.yaml", "introuvable"), (tmp_path, "dossier")):
-        done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "decide", str(path)], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "cqp_graph", "decide", str(path)], capture_output=True,
                               text=True, timeout=120)
         assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
         assert words in " ".join(done.stderr.split()), done.stderr
@@ -416,8 +416,8 @@ def test_bad_settings_are_one_french_message(tmp_path, name, value, words):
     results = tmp_path / "r.yaml"
     results.write_text((EXAMPLES / "candidat-blocs.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     env = dict(os.environ, **{name: value})
-    for args in (["-m", "cqp_graph.cli", "decide", str(results)],
-                 ["-m", "cqp_graph.cli", "serve", "--port", "9"],
+    for args in (["-m", "cqp_graph", "decide", str(results)],
+                 ["-m", "cqp_graph", "serve", "--port", "9"],
                  ["-m", "uvicorn", "cqp_graph.api:app", "--port", "9"]):
         done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=120)
         output = done.stdout + done.stderr
@@ -449,7 +449,7 @@ def test_csv_programme_errors_name_their_own_lines(client, tmp_path):
     path.write_text(CSV_LINES, encoding="utf-8")
     import os
 
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "coverage", str(path)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "coverage", str(path)], capture_output=True,
                           text=True, timeout=120, env=dict(os.environ, COLUMNS="1000"))  # one message a line
     assert done.returncode != 0 and "Traceback" not in done.stderr
     lines = {}
@@ -506,7 +506,7 @@ def test_import_rncp_output_mode_follows_the_umask(tmp_path, umask, mode):
     export = tmp_path / "export.xml"
     export.write_text(RNCP_XML, encoding="utf-8")
     output = tmp_path / "out" / "rncp.ttl"
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "import-rncp", str(export), "-o", str(output),
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "import-rncp", str(export), "-o", str(output),
                            "--no-validate"], capture_output=True, text=True, timeout=120, umask=umask)
     assert done.returncode == 3, done.stderr[-2000:]  # the export has problems: reported, not fatal
     assert output.stat().st_mode & 0o777 == mode, oct(output.stat().st_mode)
@@ -516,7 +516,7 @@ def test_import_rncp_output_mode_follows_the_umask(tmp_path, umask, mode):
 def test_import_rncp_messages_are_french(tmp_path):
     export = tmp_path / "export.xml"
     export.write_text(RNCP_XML, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "import-rncp", str(export), "-o",
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "import-rncp", str(export), "-o",
                            str(tmp_path / "o.ttl"), "--no-validate"], capture_output=True, text=True, timeout=120)
     message = " ".join(done.stderr.split())
     assert "(RNCP2) : INTITULE manquant" in message or "(RNCP2): INTITULE manquant" in message, message
@@ -529,7 +529,7 @@ def test_import_rncp_messages_are_french(tmp_path):
     for args, words in ((["import-rncp", str(tmp_path / "absent.xml"), "-o", str(tmp_path / "a.ttl")],
                          "fichier introuvable"),
                         (["import-rncp", str(wrong), "-o", str(tmp_path / "w.ttl")], "pas <FICHES>")):
-        done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", *args], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-m", "cqp_graph", *args], capture_output=True, text=True,
                               timeout=120)
         message = " ".join(done.stderr.split())
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]

@@ -631,7 +631,7 @@ def test_serve_refuses_a_dump_with_recorded_violations(dist_dir, tmp_path):
     findings = [{"severity": "Violation", "focus": "urn:x", "path": None, "message": "seuil hors bornes",
                  "shape": None, "shape_label": None, "value": None}]
     (dist / "validation.json").write_text(json.dumps(findings), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "serve", "--port", str(free_port())],
+    result = subprocess.run([sys.executable, "-m", "cqp_graph", "serve", "--port", str(free_port())],
                             cwd=ROOT, env=dict(os.environ, CQP_GRAPH_DIST=str(dist)), capture_output=True,
                             text=True, timeout=120)
     assert result.returncode != 0
@@ -645,7 +645,7 @@ def test_serve_validates_the_graph_it_builds(data_copy, tmp_path):
 
     edit_csv(data_copy, "rules.csv", set_cell("code", "vae-block", "min_percent", "170"))
     dist = tmp_path / "dist"
-    result = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "serve", "--port", str(free_port()),
+    result = subprocess.run([sys.executable, "-m", "cqp_graph", "serve", "--port", str(free_port()),
                              "--data", str(data_copy)],
                             cwd=ROOT, env=dict(os.environ, CQP_GRAPH_DIST=str(dist)), capture_output=True,
                             text=True, timeout=180)

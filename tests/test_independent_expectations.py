@@ -16,8 +16,8 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from cqp_graph.decisions import Decider, RuleBook
-from cqp_graph.queries import run_named
+from cqp_graph.analyses.decisions import Decider, RuleBook
+from cqp_graph.query.catalogue import run_named
 
 from .support import ROOT, Seed, csv_rows, seed_or_skip, typographic_key
 
@@ -260,7 +260,7 @@ def test_hours_per_competence_and_block_split_equally(seed, tmp_path, name):
     path = ROOT / "examples" / name
     per_competence, unallocated = expected_hours(path, seed)
     out = tmp_path / "coverage.json"
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "coverage", str(path), "--format", "json",
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "coverage", str(path), "--format", "json",
                            "--output", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text(encoding="utf-8"))
@@ -278,7 +278,7 @@ def test_hours_per_competence_and_block_split_equally(seed, tmp_path, name):
 @pytest.mark.parametrize("name", ["programme-lacunaire.yaml", "programme-complet.yaml", "programme-lacunaire.csv"])
 def test_hours_in_process_per_competence_block_domain_and_kind(seed, graph, settings, name):
     """The same computation, in-process (what mutation testing can see), over every grouping the report gives."""
-    from cqp_graph.coverage import coverage_of_file
+    from cqp_graph.analyses.coverage import coverage_of_file
 
     path = ROOT / "examples" / name
     per_competence, unallocated = expected_hours(path.with_suffix(".yaml"), seed)

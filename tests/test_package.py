@@ -98,7 +98,7 @@ def test_the_wheel_carries_the_package_and_the_resources(built):
     for resource in RESOURCES:
         expected |= {f"cqp_graph/_resources/{resource}/{name}" for name in files_under(source / resource)}
     assert expected - names == set(), "files missing from the wheel"
-    for must in ("cqp_graph/web/app.py", "cqp_graph/templates/", "cqp_graph/static/yasgui/",
+    for must in ("cqp_graph/web/app.py", "cqp_graph/present/templates/", "cqp_graph/present/static/yasgui/",
                  "cqp_graph/_resources/ontology/cqp.ttl", "cqp_graph/_resources/data/agc-alimentaire/",
                  "cqp_graph/_resources/shapes/quality/", "cqp_graph/_resources/queries/programme/"):
         assert any(n.startswith(must) for n in names), must
@@ -134,7 +134,7 @@ def test_the_installed_package_builds_queries_and_serves_from_another_folder(ins
 
     args = ["query", "competences-for-mission", "--param", "mission=M3", "--format", "json"]
     rows = json.loads(run([script, *args], work).stdout)
-    in_repo = json.loads(run([sys.executable, "-m", "cqp_graph.cli", *args], ROOT).stdout)
+    in_repo = json.loads(run([sys.executable, "-m", "cqp_graph", *args], ROOT).stdout)
     assert rows == in_repo and len(rows) > 5
 
     port = free_port()

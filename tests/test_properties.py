@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
-from cqp_graph.coverage import coverage_of_file
-from cqp_graph.decisions import Decider, RuleBook
+from cqp_graph.analyses.coverage import coverage_of_file
+from cqp_graph.analyses.decisions import Decider, RuleBook
 from cqp_graph.namespaces import CQP
-from cqp_graph.queries import run_named
-from cqp_graph.rncp_import import import_rncp
+from cqp_graph.query.catalogue import run_named
+from cqp_graph.exchange.rncp_import import import_rncp
 
 SLOW = hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROUTES = ("formation", "blocs", "vae")

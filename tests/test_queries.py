@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from cqp_graph.queries import QueryError, parse_query_file, run_named
+from cqp_graph.query.catalogue import QueryError, parse_query_file, run_named
 
 from .support import csv_rows
 
@@ -18,7 +18,7 @@ REQUIRED = {"competences-for-mission", "competences", "unused-competences"}
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "cqp_graph.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "cqp_graph", *args], capture_output=True, text=True)
 
 
 def test_catalogue_has_the_named_queries(catalogue):

@@ -14,7 +14,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from cqp_graph.release import ReleaseError, make_release
+from cqp_graph.publish.release import ReleaseError, make_release
 
 from .support import ROOT, settings_for
 from .support import edit_csv, set_cell
@@ -83,7 +83,7 @@ def test_refusals(filled, tmp_path, settings):
 
 def test_failure_midway_leaves_nothing(filled, tmp_path, monkeypatch):
     _, settings = filled
-    import cqp_graph.release as release
+    import cqp_graph.publish.release as release
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -97,7 +97,7 @@ def test_killed_release_leaves_no_release_folder(filled, tmp_path):
     data, _ = filled
     out = tmp_path / "releases"
     env = dict(os.environ)
-    process = subprocess.Popen([sys.executable, "-m", "cqp_graph.cli", "release", "3.0.0", "--output", str(out),
+    process = subprocess.Popen([sys.executable, "-m", "cqp_graph", "release", "3.0.0", "--output", str(out),
                                 "--data", str(data)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 60
@@ -109,6 +109,6 @@ def test_killed_release_leaves_no_release_folder(filled, tmp_path):
     visible = [p.name for p in out.iterdir() if not p.name.startswith(".")] if out.exists() else []
     assert visible in ([], ["3.0.0"])
     # the next release clears what an interrupted one left in its staging area
-    subprocess.run([sys.executable, "-m", "cqp_graph.cli", "release", "3.0.1", "--output", str(out), "--data",
+    subprocess.run([sys.executable, "-m", "cqp_graph", "release", "3.0.1", "--output", str(out), "--data",
                     str(data)], cwd=ROOT, check=True, capture_output=True)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]

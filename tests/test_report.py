@@ -16,7 +16,7 @@ from .browser import browser_page, screenshot
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("rapport")
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "report", "--output", str(out)],
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "report", "--output", str(out)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return out
@@ -36,7 +36,7 @@ def test_report_is_self_contained(report_dir):
 
 
 def test_report_figures_agree_with_the_matrix(report_dir, store, catalogue, settings):
-    from cqp_graph.queries import run_named
+    from cqp_graph.query.catalogue import run_named
 
     data = json.loads((report_dir / "rapport.json").read_text(encoding="utf-8"))
     rows = list(csv.reader((report_dir / "matrice.csv").open(encoding="utf-8")))

@@ -12,11 +12,11 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from cqp_graph.graph import load_input_shapes
+from cqp_graph.graph.assemble import load_input_shapes
 from cqp_graph.namespaces import CQP
-from cqp_graph.rncp_export import export_rncp
-from cqp_graph.rncp_import import import_rncp, split_competences
-from cqp_graph.validate import validate_graph
+from cqp_graph.exchange.rncp_export import export_rncp
+from cqp_graph.exchange.rncp_import import import_rncp, split_competences
+from cqp_graph.graph.validate import validate_graph
 
 from .support import SHARED, csv_rows, need_shared
 
@@ -142,7 +142,7 @@ def test_streaming_memory_stays_bounded(tmp_path):
 
 def test_cli_import_with_progress_and_report(tmp_path):
     need(RS)
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "import-rncp", str(RS), "--output",
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "import-rncp", str(RS), "--output",
                            str(tmp_path / "rs.ttl"), "--report", str(tmp_path / "report.json")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -174,7 +174,7 @@ def test_export_has_the_exports_element_names_and_order(store, settings, tmp_pat
 
 
 def test_export_import_round_trip(store, settings, tmp_path, catalogue):
-    from cqp_graph.queries import run_named
+    from cqp_graph.query.catalogue import run_named
 
     export_rncp(store, settings, tmp_path / "fiche.xml")
     report = import_rncp(tmp_path / "fiche.xml", tmp_path / "back.ttl", BASE)

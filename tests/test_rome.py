@@ -9,8 +9,8 @@ import sys
 from rdflib import URIRef
 from rdflib.namespace import SKOS
 
-from cqp_graph.queries import run_named
-from cqp_graph.rome import load_rome, suggest, tokens
+from cqp_graph.query.catalogue import run_named
+from cqp_graph.exchange.rome import load_rome, suggest, tokens
 
 from .support import ROOT, SHARED, need_shared
 
@@ -23,7 +23,7 @@ def test_tokens_fold_accents_and_stems():
 
 def test_suggestions_are_reproducible_and_sensible(tmp_path):
     need_shared(ROME)
-    args = [sys.executable, "-m", "cqp_graph.cli", "align-rome", "--rome", str(ROME)]
+    args = [sys.executable, "-m", "cqp_graph", "align-rome", "--rome", str(ROME)]
     first = subprocess.run(args + ["--output", str(tmp_path / "a.csv")], capture_output=True, text=True)
     second = subprocess.run(args + ["--output", str(tmp_path / "b.csv")], capture_output=True, text=True)
     assert first.returncode == 0 and second.returncode == 0, first.stderr

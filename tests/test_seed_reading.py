@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from cqp_graph.queries import run_named
+from cqp_graph.query.catalogue import run_named
 
 from .support import SEED_CODE_LINE as CODE_LINE, Seed, csv_rows, mission_pages, normalise
 
@@ -49,7 +49,7 @@ def test_competences_for_each_mission_match_the_seed(seed_text, store, catalogue
 
 def test_cli_json_for_m3_matches_the_seed(seed_text):
     """The exact command the issue names, run as a user would."""
-    out = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "query", "competences-for-mission",
+    out = subprocess.run([sys.executable, "-m", "cqp_graph", "query", "competences-for-mission",
                           "--param", "mission=M3", "--format", "json"], capture_output=True, text=True, check=True)
     rows = json.loads(out.stdout)
     assert {r["code"] for r in rows} == mission_pages(seed_text)["M3"]
@@ -83,7 +83,7 @@ def test_unused_competences_are_those_no_mission_page_lists(seed_text, store, ca
 
 
 def test_rc3_is_absent_and_reported_as_a_gap(seed_text, graph, shapes):
-    from cqp_graph.validate import validate_graph
+    from cqp_graph.graph.validate import validate_graph
 
     assert "RC3" not in seed_text
     report = validate_graph(graph, shapes)

@@ -9,10 +9,10 @@ from pyshacl import validate as pyshacl_validate
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from cqp_graph.build import write_dist
-from cqp_graph.graph import build_graph, load_shapes
+from cqp_graph.publish.dumps import write_dist
+from cqp_graph.graph.assemble import build_graph, load_shapes
 from cqp_graph.namespaces import CQP
-from cqp_graph.validate import validate_graph
+from cqp_graph.graph.validate import validate_graph
 
 from .support import settings_for
 from .support import ROOT, csv_rows, edit_csv, set_cell  # noqa: F401  (older modules import them from here)

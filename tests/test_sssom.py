@@ -13,8 +13,8 @@ import pytest
 from rdflib import URIRef
 from rdflib.namespace import SKOS
 
-from cqp_graph.release import make_release
-from cqp_graph.sssom import sssom_tsv
+from cqp_graph.publish.release import make_release
+from cqp_graph.exchange.sssom import sssom_tsv
 
 from .support import REFERENTIAL, ROOT, settings_for
 
@@ -116,7 +116,7 @@ def test_mapping_set_holds_the_graphs_mappings(release, graph, settings):
 
 def test_command_line_writes_the_mapping_set(tmp_path):
     out = tmp_path / "rome.sssom.tsv"
-    done = subprocess.run([sys.executable, "-m", "cqp_graph.cli", "align-rome", "--sssom", str(out)],
+    done = subprocess.run([sys.executable, "-m", "cqp_graph", "align-rome", "--sssom", str(out)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     msdf = checked(out)

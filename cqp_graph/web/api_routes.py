@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
-from ..analysis import ANALYSES, ReferentialFacts, bipartite_graph
-from ..queries import QueryError
-from ..results import to_csv
-from .models import (Block, Competence, CompetenceDetail, CompetenceOnPage, Coverage, Domain, Mission,
+from cqp_graph.analyses.network import ANALYSES, ReferentialFacts, bipartite_graph
+from cqp_graph.query.catalogue import QueryError
+from cqp_graph.query.formats import to_csv
+from cqp_graph.web.models import (Block, Competence, CompetenceDetail, CompetenceOnPage, Coverage, Domain, Mission,
                      MissionSummary, QueryInfo)
-from .negotiation import choose
-from .state import ServerState
+from cqp_graph.web.negotiation import choose
+from cqp_graph.web.state import ServerState
 
 router = APIRouter(prefix="/api")
 
@@ -258,7 +258,7 @@ def error_response(status: int, detail, headers: dict | None = None) -> Response
 
 async def _body_text(request: Request, limit: int) -> tuple[str, str]:
     """(the body as text, its media type); HTTPException 413/415 when it is too big or not text we read."""
-    from ..inputs import InputError, decode_text
+    from cqp_graph.inputs.files import InputError, decode_text
 
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in TEXT_TYPES:
@@ -334,9 +334,9 @@ def client_of(request: Request) -> str:
 
 def input_schemas(state: ServerState) -> dict:
     """JSON schemas of the request bodies, with the codes the referential knows (read from the graph)."""
-    from ..candidates import ResultsIn
-    from ..graph import referential_folders
-    from ..programme import ProgrammeIn
+    from cqp_graph.inputs.candidates import ResultsIn
+    from cqp_graph.graph.assemble import referential_folders
+    from cqp_graph.inputs.programme import ProgrammeIn
 
     def codes(name, **params):
         return [r["code"] for r in state.named(name, params).rows]
@@ -390,9 +390,9 @@ def input_schemas(state: ServerState) -> dict:
              responses={200: {"content": {"application/json": {}, "text/html": {}, "text/csv": {}}},
                         **INPUT_ERRORS})
 async def programme_coverage(request: Request):
-    from ..coverage import coverage_of_file
-    from ..inputs import InputError
-    from ..render import programme_csv, programme_html
+    from cqp_graph.analyses.coverage import coverage_of_file
+    from cqp_graph.inputs.files import InputError
+    from cqp_graph.present.render import programme_csv, programme_html
 
     state = state_of(request)
     text, media = await _body_text(request, state.settings.input_max_bytes)
@@ -424,8 +424,8 @@ async def programme_coverage(request: Request):
                                           "B1": {"score": 75}, "B2": {"score": 68}, "B3": {"score": 70}}}}}}},
              responses={200: {"content": {"application/json": {}, "text/plain": {}}}, **INPUT_ERRORS})
 async def decisions(request: Request):
-    from ..decisions import decide_file, decision_text
-    from ..inputs import InputError
+    from cqp_graph.analyses.decisions import decide_file, decision_text
+    from cqp_graph.inputs.files import InputError
 
     state = state_of(request)
     text, _media = await _body_text(request, state.settings.input_max_bytes)

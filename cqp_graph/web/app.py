@@ -12,19 +12,19 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ..build import DUMPS
-from ..config import Settings
-from ..dataset import Distribution, dataset_description, publication_terms, void_statistics
-from ..render import template
-from ..sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
+from cqp_graph.publish.dumps import DUMPS
+from cqp_graph.config import Settings
+from cqp_graph.publish.dataset import Distribution, dataset_description, publication_terms, void_statistics
+from cqp_graph.present.render import template
+from cqp_graph.exchange.sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
 from . import api_routes, errors, linked_data, protocol
-from .executor import Source
-from .formats import GRAPHS, charset, from_format_param
-from .negotiation import choose
-from .sparql import sparql_router
-from .state import ServerState
+from cqp_graph.web.executor import Source
+from cqp_graph.web.formats import GRAPHS, charset, from_format_param
+from cqp_graph.web.negotiation import choose
+from cqp_graph.web.sparql import sparql_router
+from cqp_graph.web.state import ServerState
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parent.parent / "present" / "static"
 DESCRIPTION = """Query API of **cqp-graph**: the CQP referentials as a validated knowledge graph.
 
 * `/sparql`: SPARQL 1.1 Protocol (read-only), results in JSON, XML, CSV, TSV, Turtle, N-Triples, JSON-LD, RDF/XML;
@@ -177,9 +177,9 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     @app.get("/ontology", include_in_schema=False)
     @app.get("/ontology.{ext}", include_in_schema=False)
     async def ontology_page(request: Request, ext: str | None = None):
-        from ..graph import load_ontology
-        from ..ontology_doc import ontology_html
-        from .formats import EXTENSIONS
+        from cqp_graph.graph.assemble import load_ontology
+        from cqp_graph.present.ontology_doc import ontology_html
+        from cqp_graph.web.formats import EXTENSIONS
 
         offered = ["text/html", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
         media = EXTENSIONS.get(ext or "") or from_format_param(request.query_params.get("format")) or \

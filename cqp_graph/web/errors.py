@@ -14,13 +14,13 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from ..inputs import InputError
+from cqp_graph.inputs.files import InputError
 
 log = logging.getLogger("cqp_graph.web")
 
 
 def _json(status: int, detail, headers=None) -> Response:
-    from .api_routes import json_bytes
+    from cqp_graph.web.api_routes import json_bytes
 
     return Response(json_bytes({"detail": detail}), status_code=status, media_type="application/json",
                     headers=headers)
@@ -28,7 +28,7 @@ def _json(status: int, detail, headers=None) -> Response:
 
 def install(app: FastAPI) -> None:
     """Register the server's exception handlers on `app`."""
-    from .api_routes import document_inputs
+    from cqp_graph.web.api_routes import document_inputs
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

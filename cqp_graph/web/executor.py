@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from . import sparql_results
-from .formats import GRAPHS, RESULTS, format_for
-from .negotiation import choose
+from cqp_graph.web import sparql_results
+from cqp_graph.web.formats import GRAPHS, RESULTS, format_for
+from cqp_graph.web.negotiation import choose
 
 log = logging.getLogger("cqp_graph.executor")
 

@@ -16,10 +16,10 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..render import template
-from .formats import EXTENSION_OF, EXTENSIONS, GRAPHS, charset, from_format_param
-from .negotiation import choose
-from .state import ServerState
+from cqp_graph.present.render import template
+from cqp_graph.web.formats import EXTENSION_OF, EXTENSIONS, GRAPHS, charset, from_format_param
+from cqp_graph.web.negotiation import choose
+from cqp_graph.web.state import ServerState
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 PREF = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")

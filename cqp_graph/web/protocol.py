@@ -18,7 +18,7 @@ from __future__ import annotations
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from ..config import Settings
+from cqp_graph.config import Settings
 
 
 def _status(code: int, reason: str, message: str, extra: str = "") -> bytes:

@@ -19,10 +19,10 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from .executor import (Executor, ExecutorUnavailable, Overloaded, QueryRequest, QueryTimeout, TooManyQueries,
+from cqp_graph.web.executor import (Executor, ExecutorUnavailable, Overloaded, QueryRequest, QueryTimeout, TooManyQueries,
                        WorkerOutOfMemory)
-from .formats import GRAPHS, charset
-from .negotiation import choose
+from cqp_graph.web.formats import GRAPHS, charset
+from cqp_graph.web.negotiation import choose
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from ..config import Settings
-from ..namespaces import prefixes
-from ..queries import QueryCatalogue, Table, load_catalogue, run_named
-from .executor import Executor, Source, WorkerConfig
+from cqp_graph.config import Settings
+from cqp_graph.namespaces import prefixes
+from cqp_graph.query.catalogue import QueryCatalogue, Table, load_catalogue, run_named
+from cqp_graph.web.executor import Executor, Source, WorkerConfig
 
 
 class LRU:
@@ -94,9 +94,9 @@ def _validated(graph: Graph, settings: Settings) -> bytes:
     """The SHACL findings of `graph` as `build` writes them; DataError when one is a violation."""
     import json
 
-    from ..graph import load_shapes
-    from ..tables import DataError
-    from ..validate import validate_graph
+    from cqp_graph.graph.assemble import load_shapes
+    from cqp_graph.source.tables import DataError
+    from cqp_graph.graph.validate import validate_graph
 
     report = validate_graph(graph, load_shapes(settings))
     if report.violations:
@@ -111,7 +111,7 @@ def _refuse_recorded_violations(validation: Path) -> None:
     """A dump written by `build --force` records its violations next to it: such a graph is not served."""
     import json
 
-    from ..tables import DataError
+    from cqp_graph.source.tables import DataError
 
     if not validation.exists():
         return
@@ -142,8 +142,8 @@ class ServerState:
     @classmethod
     def load(cls, settings: Settings, graph_file: Path | None = None, extra_sources: list[Source] = (),
              workers: int | None = None, cache: bool = True) -> "ServerState":
-        from ..build import write_dist
-        from ..graph import build_graph
+        from cqp_graph.publish.dumps import write_dist
+        from cqp_graph.graph.assemble import build_graph
 
         explicit = graph_file is not None
         graph_file = Path(graph_file or settings.dist_dir / "graph.nt")

@@ -24,9 +24,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from .inputs import (InputError, InputLimits, Located, check_with_shapes, load_yaml, number_literal, read_text,
+from cqp_graph.inputs.files import (InputError, InputLimits, Located, check_with_shapes, load_yaml, number_literal, read_text,
                      strict_number, strict_text, validate)
-from .namespaces import Minter, ontology_ns
+from cqp_graph.namespaces import Minter, ontology_ns
 
 TOP_KEYS = {"candidate", "route", "referential", "blocks", "know_how", "units"}
 BLOCK_KEYS = {"score", "evaluators"}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .tables import TABLES
+from cqp_graph.source.tables import TABLES
 
 
 def data_format_markdown() -> str:
-    """The data-file reference, generated from cqp_graph.tables (docs/data-format.md)."""
+    """The data-file reference, generated from cqp_graph.source.tables (docs/data-format.md)."""
     lines = [
         "# Data format of a referential",
         "",

@@ -11,18 +11,18 @@ from collections import Counter, defaultdict
 import pyoxigraph as ox
 from rdflib import Graph
 
-from . import pictures
-from .analysis import ReferentialFacts, natural_key, bipartite_graph, run_all
-from .config import Settings
-from .queries import load_catalogue, run_named
-from .validate import validate_graph
+from cqp_graph.present import pictures
+from cqp_graph.analyses.network import ReferentialFacts, natural_key, bipartite_graph, run_all
+from cqp_graph.config import Settings
+from cqp_graph.query.catalogue import load_catalogue, run_named
+from cqp_graph.graph.validate import validate_graph
 
 KIND_ORDER = ["C", "SF", "A"]
 KIND_LABELS = {"C": "Connaissances", "SF": "Savoir-faire", "A": "Aptitudes"}
 
 
 def referential_report(graph: Graph, store: ox.Store, settings: Settings) -> dict:
-    from .graph import load_shapes
+    from cqp_graph.graph.assemble import load_shapes
 
     catalogue = load_catalogue(settings.queries_dir)
 

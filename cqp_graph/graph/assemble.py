@@ -6,10 +6,10 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from .config import DEFAULT_BASE, Settings
-from .namespaces import bind_prefixes, rebase
-from .referential import ReferentialGraph
-from .tables import DataError
+from cqp_graph.config import DEFAULT_BASE, Settings
+from cqp_graph.namespaces import bind_prefixes, rebase
+from cqp_graph.source.referential import ReferentialGraph
+from cqp_graph.source.tables import DataError
 
 
 def load_turtle_folder(folder: Path, recursive: bool = False) -> Graph:

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from .config import Settings, SettingsError
-from .tables import DataError
+from cqp_graph.config import Settings, SettingsError
+from cqp_graph.source.tables import DataError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="CQP referentials as a validated RDF knowledge graph.")
@@ -53,7 +53,7 @@ def _os_reason(exc: OSError) -> str:
 def _graph(settings: Settings, graph_file: Optional[Path]):
     from rdflib import Graph
 
-    from .graph import build_graph
+    from cqp_graph.graph.assemble import build_graph
 
     if graph_file:
         try:
@@ -91,11 +91,11 @@ def build(
     force: bool = typer.Option(False, help="Write the dumps even if the graph has violations."),
 ):
     """Build the graph from data/, validate it, write dist/ and print a summary."""
-    from .build import write_dist
-    from .graph import build_graph, load_shapes
-    from .queries import QueryCatalogue, run_named
-    from .store import store_from_graph
-    from .validate import validate_graph
+    from cqp_graph.publish.dumps import write_dist
+    from cqp_graph.graph.assemble import build_graph, load_shapes
+    from cqp_graph.query.catalogue import QueryCatalogue, run_named
+    from cqp_graph.query.store import store_from_graph
+    from cqp_graph.graph.validate import validate_graph
 
     settings = _settings(base, data, output)
     started = time.perf_counter()
@@ -139,8 +139,8 @@ def validate(
     structure_only: bool = typer.Option(False, "--structure-only", help="Skip the quality shapes."),
 ):
     """Validate the graph with shapes/; exit 1 on any sh:Violation."""
-    from .graph import load_shapes
-    from .validate import validate_graph
+    from cqp_graph.graph.assemble import load_shapes
+    from cqp_graph.graph.validate import validate_graph
 
     settings = _settings(base, data)
     graph = _graph(settings, graph_file)
@@ -175,9 +175,9 @@ def query(
     data: Optional[Path] = DataOption,
 ):
     """Run a named query; parameters are bound to the query's variables, never pasted into it."""
-    from .queries import QueryCatalogue, QueryError, run_named
-    from .results import FORMATS, to_csv, to_json, to_rich
-    from .store import store_from_graph
+    from cqp_graph.query.catalogue import QueryCatalogue, QueryError, run_named
+    from cqp_graph.query.formats import FORMATS, to_csv, to_json, to_rich
+    from cqp_graph.query.store import store_from_graph
 
     if fmt not in FORMATS:
         _fail(f"--format vaut {', '.join(FORMATS)}")
@@ -200,7 +200,7 @@ def query(
 @app.command("queries")
 def list_queries():
     """List the named queries with their parameters."""
-    from .queries import QueryCatalogue
+    from cqp_graph.query.catalogue import QueryCatalogue
 
     settings = _settings()
     table = RichTable(title="Requêtes nommées")
@@ -220,11 +220,11 @@ def analyze(
     data: Optional[Path] = DataOption,
 ):
     """Network analyses (networkx): transversality, mission similarity, coverage gaps, clusters."""
-    from . import pictures
-    from .analysis import ReferentialFacts, bipartite_graph, run_all
-    from .atomic import write_bytes
-    from .queries import QueryCatalogue
-    from .store import store_from_graph
+    from cqp_graph.present import pictures
+    from cqp_graph.analyses.network import ReferentialFacts, bipartite_graph, run_all
+    from cqp_graph.publish.atomic import write_bytes
+    from cqp_graph.query.catalogue import QueryCatalogue
+    from cqp_graph.query.store import store_from_graph
 
     settings = _settings(base, data)
     output = output or settings.dist_dir / "analyses"
@@ -273,9 +273,9 @@ def report(
     data: Optional[Path] = DataOption,
 ):
     """Coverage report of the referential: HTML (self-contained, French), Markdown, CSV, JSON and SVG."""
-    from .referential_report import referential_report
-    from .render import write_referential_report
-    from .store import store_from_graph
+    from cqp_graph.analyses.report import referential_report
+    from cqp_graph.present.render import write_referential_report
+    from cqp_graph.query.store import store_from_graph
 
     settings = _settings(base, data)
     output = output or settings.dist_dir / "rapport"
@@ -290,7 +290,7 @@ def report(
 
 
 def _emit(text: str, output: Optional[Path]):
-    from .atomic import write_text
+    from cqp_graph.publish.atomic import write_text
 
     if output:
         write_text(output, text)
@@ -309,9 +309,9 @@ def coverage(
     data: Optional[Path] = DataOption,
 ):
     """Coverage of the referential by a training programme."""
-    from .coverage import coverage_of_file
-    from .inputs import InputError
-    from .render import programme_csv, programme_html, to_json
+    from cqp_graph.analyses.coverage import coverage_of_file
+    from cqp_graph.inputs.files import InputError
+    from cqp_graph.present.render import programme_csv, programme_html, to_json
 
     if fmt not in ("html", "csv", "json"):
         _fail("--format vaut html, csv ou json")
@@ -334,8 +334,8 @@ def decide(
     data: Optional[Path] = DataOption,
 ):
     """Decision per block and for the whole CQP, each with the rule that decided it and the figures compared."""
-    from .decisions import decide_file, decision_text
-    from .inputs import InputError
+    from cqp_graph.analyses.decisions import decide_file, decision_text
+    from cqp_graph.inputs.files import InputError
 
     if fmt not in ("text", "json"):
         _fail("--format vaut text ou json")
@@ -366,8 +366,8 @@ def serve(
     """Serve the graph: SPARQL endpoint, query API, linked-data pages, query editor (uvicorn)."""
     import uvicorn
 
-    from .web.app import create_app
-    from .web.executor import Source
+    from cqp_graph.web.app import create_app
+    from cqp_graph.web.executor import Source
 
     settings = _settings(base, data)
     sources = []
@@ -387,7 +387,7 @@ def serve(
                                  cache=not no_cache)
     except DataError as exc:
         _fail(str(exc))
-    from .web.protocol import LimitedHttpToolsProtocol
+    from cqp_graph.web.protocol import LimitedHttpToolsProtocol
 
     LimitedHttpToolsProtocol.max_header_bytes = settings.max_header_bytes
     LimitedHttpToolsProtocol.header_timeout = settings.header_timeout
@@ -411,9 +411,9 @@ def import_rncp_command(
     """Import an RNCP / RS export, streaming (memory bounded); malformed fiches are reported, not fatal."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    from .atomic import write_text
-    from .graph import load_input_shapes
-    from .rncp_import import import_rncp
+    from cqp_graph.publish.atomic import write_text
+    from cqp_graph.graph.assemble import load_input_shapes
+    from cqp_graph.exchange.rncp_import import import_rncp
 
     settings = _settings(base)
     if not export.exists():
@@ -446,14 +446,14 @@ def export_rncp_command(
     data: Optional[Path] = DataOption,
 ):
     """Write the certification as an RNCP fiche (flux 4.1 element names and order)."""
-    from .rncp_export import export_rncp
+    from cqp_graph.exchange.rncp_export import export_rncp
 
     _export(export_rncp, output, base, data)
 
 
 def _export(writer, output: Path, base: Optional[str], data: Optional[Path]) -> None:
     """Run an exporter on the built graph; a value it cannot write is a clear error."""
-    from .store import store_from_graph
+    from cqp_graph.query.store import store_from_graph
 
     settings = _settings(base, data)
     try:
@@ -470,7 +470,7 @@ def export_elm_command(
     data: Optional[Path] = DataOption,
 ):
     """Export the certification to the European Learning Model (elm:Qualification) for Europass."""
-    from .elm_export import export_elm
+    from cqp_graph.exchange.elm import export_elm
 
     _export(export_elm, output, base, data)
 
@@ -487,7 +487,7 @@ def release(
     data: Optional[Path] = DataOption,
 ):
     """A dated, versioned release: dumps, ELM and RNCP exports, DCAT/VoID, PROV, checksums, changes."""
-    from .release import ReleaseError, make_release
+    from cqp_graph.publish.release import ReleaseError, make_release
 
     settings = _settings(base, data)
     output = output or settings.dist_dir / "releases"
@@ -519,15 +519,15 @@ def align_rome(
     import csv
     import io
 
-    from .atomic import write_text
-    from .queries import QueryCatalogue, run_named
-    from .rome import CANDIDATE_SHEETS, load_rome
-    from .rome import suggest as suggest_items
-    from .store import store_from_graph
+    from cqp_graph.publish.atomic import write_text
+    from cqp_graph.query.catalogue import QueryCatalogue, run_named
+    from cqp_graph.exchange.rome import CANDIDATE_SHEETS, load_rome
+    from cqp_graph.exchange.rome import suggest as suggest_items
+    from cqp_graph.query.store import store_from_graph
 
     settings = _settings(base, data)
     if sssom is not None:
-        from .sssom import SSSOMError, mapping_rows, sssom_tsv
+        from cqp_graph.exchange.sssom import SSSOMError, mapping_rows, sssom_tsv
 
         graph = _graph(settings, None)
         try:
@@ -562,11 +562,11 @@ def docs(
     output: Path = typer.Option(Path("docs"), "--output", "-o", help="Folder for the generated documentation."),
 ):
     """Regenerate the documentation derived from the code and the ontology (docs/)."""
-    from .atomic import write_text
-    from .docs import data_format_markdown
+    from cqp_graph.publish.atomic import write_text
+    from cqp_graph.present.docs import data_format_markdown
 
-    from .graph import load_ontology
-    from .ontology_doc import ontology_html
+    from cqp_graph.graph.assemble import load_ontology
+    from cqp_graph.present.ontology_doc import ontology_html
 
     write_text(output / "data-format.md", data_format_markdown())
     write_text(output / "ontology.html", ontology_html(load_ontology(_settings()), _settings().base))

@@ -21,13 +21,13 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, XSD
 
-from . import __version__
-from .atomic import folder_mode, fsync_folder, locked, write_bytes
-from .build import CONTEXT_FILE, DUMPS, canonical_copy, jsonld_context, serialize
-from .config import Settings
-from .dataset import Distribution, dataset_description
-from .namespaces import bind_prefixes
-from .sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
+from cqp_graph import __version__
+from cqp_graph.publish.atomic import folder_mode, fsync_folder, locked, write_bytes
+from cqp_graph.publish.dumps import CONTEXT_FILE, DUMPS, canonical_copy, jsonld_context, serialize
+from cqp_graph.config import Settings
+from cqp_graph.publish.dataset import Distribution, dataset_description
+from cqp_graph.namespaces import bind_prefixes
+from cqp_graph.exchange.sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
 
 VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 #: exactly the staging folders make_release creates (mkdtemp's random part between the dots)
@@ -138,11 +138,11 @@ def make_release(settings: Settings, version: str, folder: Path, allow_missing: 
 
 def _write_release(settings: Settings, version: str, folder: Path, target: Path, allow_missing: bool,
                    progress) -> Path:
-    from .elm_export import MissingSetting, elm_graph
-    from .graph import build_graph, load_shapes
-    from .rncp_export import export_rncp
-    from .store import store_from_graph
-    from .validate import validate_graph
+    from cqp_graph.exchange.elm import MissingSetting, elm_graph
+    from cqp_graph.graph.assemble import build_graph, load_shapes
+    from cqp_graph.exchange.rncp_export import export_rncp
+    from cqp_graph.query.store import store_from_graph
+    from cqp_graph.graph.validate import validate_graph
 
     if target.exists():
         raise ReleaseError(f"{target} exists: a release is never overwritten")

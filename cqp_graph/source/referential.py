@@ -14,9 +14,9 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SKOS, XSD
 
-from . import variants
-from .namespaces import Minter, ontology_ns
-from .tables import Row, read_referential
+from cqp_graph.source import variants
+from cqp_graph.namespaces import Minter, ontology_ns
+from cqp_graph.source.tables import Row, read_referential
 
 
 def canonical_decimal(value) -> str:

@@ -17,9 +17,9 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
-from .config import Settings
-from .decisions import pct
-from .queries import load_catalogue, run_named
+from cqp_graph.config import Settings
+from cqp_graph.analyses.decisions import pct
+from cqp_graph.query.catalogue import load_catalogue, run_named
 
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
@@ -135,7 +135,7 @@ def elm_graph(store: ox.Store, settings: Settings) -> Graph:
 
 
 def export_elm(store: ox.Store, settings: Settings, output: Path) -> Path:
-    from .atomic import write_bytes
+    from cqp_graph.publish.atomic import write_bytes
 
     graph = elm_graph(store, settings)
     output = Path(output)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .atomic import write_bytes, write_text
-from .results import safe_cell
+from cqp_graph.publish.atomic import write_bytes, write_text
+from cqp_graph.query.formats import safe_cell
 
-_env = Environment(loader=PackageLoader("cqp_graph", "templates"), autoescape=select_autoescape(["html", "j2"]),
+_env = Environment(loader=PackageLoader("cqp_graph.present", "templates"), autoescape=select_autoescape(["html", "j2"]),
                    trim_blocks=True, lstrip_blocks=True)
 
 
@@ -132,7 +132,7 @@ def write_referential_report(r: dict, output: Path) -> list[Path]:
 # -- programme coverage ------------------------------------------------------------------
 
 def programme_pictures(c: dict) -> dict[str, bytes]:
-    from . import pictures
+    from cqp_graph.present import pictures
 
     blocks = pictures.bar_svg([b["key"] for b in c["by_block"]],
                               {"% couvert": [b["percent"] for b in c["by_block"]]},

@@ -14,7 +14,7 @@ import networkx as nx
 import pyoxigraph as ox
 from networkx.algorithms import bipartite
 
-from .queries import QueryCatalogue, run_named
+from cqp_graph.query.catalogue import QueryCatalogue, run_named
 
 
 def natural_key(code: str):

@@ -16,7 +16,7 @@ from datetime import date
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
 
-from .namespaces import DCAT, VOID, bind_prefixes, ontology_ns
+from cqp_graph.namespaces import DCAT, VOID, bind_prefixes, ontology_ns
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 IANA = "http://www.iana.org/assignments/media-types/"

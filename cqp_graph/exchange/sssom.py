@@ -21,8 +21,8 @@ import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
-from .dataset import publication_terms
-from .namespaces import ontology_ns
+from cqp_graph.publish.dataset import publication_terms
+from cqp_graph.namespaces import ontology_ns
 
 SSSOM_FILE = "rome.sssom.tsv"
 SSSOM_MEDIA_TYPE = "text/tab-separated-values"

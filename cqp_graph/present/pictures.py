@@ -41,7 +41,7 @@ def domain_colours(domains: list[str]) -> dict[str, str]:
 
 def network_figure(graph: nx.Graph, domains: list[str], title: str):
     """Missions in a column on the left, competences on the right grouped by domain and kind."""
-    from .analysis import natural_key, _sides
+    from cqp_graph.analyses.network import natural_key, _sides
 
     missions, competences = _sides(graph)
     order = {d: i for i, d in enumerate(domains)}

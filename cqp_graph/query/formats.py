@@ -8,7 +8,7 @@ import json
 
 from rich.table import Table as RichTable
 
-from .queries import Table
+from cqp_graph.query.catalogue import Table
 
 FORMATS = ("table", "csv", "json")
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from .config import Settings
-from .analysis import natural_key
-from .queries import load_catalogue, run_named
+from cqp_graph.config import Settings
+from cqp_graph.analyses.network import natural_key
+from cqp_graph.query.catalogue import load_catalogue, run_named
 
 HOURS_RULE = ("Les heures d'un module sont réparties à parts égales entre les compétences du référentiel "
               "qu'il couvre ; celles d'un module qui n'en couvre aucune sont comptées à part.")
@@ -136,14 +136,14 @@ def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -
 def coverage_of_file(path: Path, settings: Settings, referential_graph: Graph, referential: str | None = None,
                      text: str | None = None, fmt: str | None = None) -> dict:
     """Load, check and measure a programme file against the built referential graph."""
-    from .graph import load_input_shapes, referential_folders
-    from .programme import load_programme
-    from .store import store_from_graph
+    from cqp_graph.graph.assemble import load_input_shapes, referential_folders
+    from cqp_graph.inputs.programme import load_programme
+    from cqp_graph.query.store import store_from_graph
 
     if referential is None:
         folders = referential_folders(settings)
         referential = folders[0].name if len(folders) == 1 else None
-    from .inputs import InputLimits
+    from cqp_graph.inputs.files import InputLimits
 
     graph, programme = load_programme(path, referential_graph, load_input_shapes(settings, "programme"),
                                       settings.base, referential, text=text, fmt=fmt, limits=InputLimits.of(settings))

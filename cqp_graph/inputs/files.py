@@ -15,8 +15,8 @@ import yaml
 from rdflib import Graph, Literal
 from rdflib.namespace import XSD
 
-from .namespaces import ontology_ns
-from .validate import validate_graph
+from cqp_graph.namespaces import ontology_ns
+from cqp_graph.graph.validate import validate_graph
 
 
 class InputError(ValueError):
@@ -292,7 +292,7 @@ def number_literal(value) -> Literal:
         return Literal(str(value))
     if not number.is_finite():
         return Literal(str(value))
-    from .referential import canonical_decimal
+    from cqp_graph.source.referential import canonical_decimal
 
     return Literal(canonical_decimal(number), datatype=XSD.decimal)
 

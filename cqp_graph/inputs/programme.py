@@ -30,9 +30,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from .inputs import (InputError, InputLimits, LineDict, LineList, Located, check_with_shapes, load_yaml, number_literal,
+from cqp_graph.inputs.files import (InputError, InputLimits, LineDict, LineList, Located, check_with_shapes, load_yaml, number_literal,
                      read_csv_records, strict_number, strict_text, validate)
-from .namespaces import Minter, ontology_ns
+from cqp_graph.namespaces import Minter, ontology_ns
 
 MODULE_KEYS = {"code", "title", "hours", "competences", "activities", "activities_stand_for_mission"}
 PROGRAMME_KEYS = {"title", "referential", "modules"}
@@ -186,7 +186,7 @@ def load_programme(path: Path, referential_graph: Graph, shapes: Graph, base: st
                    text: str | None = None, fmt: str | None = None,
                    limits: InputLimits | None = None) -> tuple[Graph, URIRef]:
     """Read, convert and check a programme; raise InputError (file, line, module) on any problem."""
-    from .inputs import read_text
+    from cqp_graph.inputs.files import read_text
 
     text = read_text(path, limits) if text is None else text
     header, modules = parse_programme(text, path, fmt, limits)

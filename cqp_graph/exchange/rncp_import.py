@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS, XSD
 
-from .namespaces import bind_prefixes, ontology_ns
+from cqp_graph.namespaces import bind_prefixes, ontology_ns
 
 ROUTES = {"SI_JURY_FI": ("FI", "formation initiale"), "SI_JURY_CA": ("CA", "apprentissage"),
           "SI_JURY_FC": ("FC", "formation continue"), "SI_JURY_CQ": ("CQ", "contrat de professionnalisation"),
@@ -263,7 +263,7 @@ class RecordConverter:
 
 
 def _check(graph: Graph, shapes: Graph, report: ImportReport, cqp) -> None:
-    from .validate import validate_graph
+    from cqp_graph.graph.validate import validate_graph
 
     numbers = {str(s): str(o) for s, o in graph.subject_objects(cqp.recordNumber)}
     for finding in validate_graph(graph, shapes).violations:
@@ -313,7 +313,7 @@ def import_rncp(path: Path, output: Path, base: str, on_read: Callable[[int], No
     import os
     import tempfile
 
-    from .atomic import file_mode, fsync_folder
+    from cqp_graph.publish.atomic import file_mode, fsync_folder
 
     report = ImportReport()
     converter = RecordConverter(base)

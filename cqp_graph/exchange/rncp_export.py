@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .config import Settings
-from .decisions import pct
-from .queries import load_catalogue, run_named
+from cqp_graph.config import Settings
+from cqp_graph.analyses.decisions import pct
+from cqp_graph.query.catalogue import load_catalogue, run_named
 
 ROUTE_JURIES = {"vae": "SI_JURY_VAE"}  # only routes whose register counterpart is certain
 
@@ -108,7 +108,7 @@ def fiche_element(store: ox.Store, settings: Settings) -> ET.Element:
 
 
 def export_rncp(store: ox.Store, settings: Settings, output: Path) -> Path:
-    from .atomic import write_bytes
+    from cqp_graph.publish.atomic import write_bytes
 
     root = ET.Element("FICHES")
     _sub(root, "VERSION_FLUX", "4.1")

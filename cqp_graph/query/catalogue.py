@@ -24,8 +24,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
-from .namespaces import prefixes
-from .store import to_python
+from cqp_graph.namespaces import prefixes
+from cqp_graph.query.store import to_python
 
 PARAM_TYPES = ("string", "integer", "decimal", "iri")
 

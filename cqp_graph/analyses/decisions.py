@@ -16,8 +16,8 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from .config import Settings
-from .queries import load_catalogue, run_named
+from cqp_graph.config import Settings
+from cqp_graph.query.catalogue import load_catalogue, run_named
 
 AGGREGATIONS = {
     "mean": ("moyenne", lambda values: sum(values) / len(values)),
@@ -214,14 +214,14 @@ class Decider:
 def decide_file(path: Path | str, settings: Settings, referential_graph: Graph, referential: str | None = None,
                 text: str | None = None, store: ox.Store | None = None) -> dict:
     """Check a results file with its shape, then decide (`store`: the referential's, if already loaded)."""
-    from .candidates import load_results
-    from .graph import load_input_shapes, referential_folders
-    from .store import store_from_graph
+    from cqp_graph.inputs.candidates import load_results
+    from cqp_graph.graph.assemble import load_input_shapes, referential_folders
+    from cqp_graph.query.store import store_from_graph
 
     if referential is None:
         folders = referential_folders(settings)
         referential = folders[0].name if len(folders) == 1 else None
-    from .inputs import InputLimits
+    from cqp_graph.inputs.files import InputLimits
 
     _graph, _node, data = load_results(path, referential_graph, load_input_shapes(settings, "results"),
                                        settings.base, referential, text=text, limits=InputLimits.of(settings))

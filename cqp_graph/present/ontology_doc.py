@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from .namespaces import ontology_ns
+from cqp_graph.namespaces import ontology_ns
 
 
 def _text(graph: Graph, node, prop, lang: str) -> str:
@@ -58,6 +58,6 @@ def ontology_model(graph: Graph, base: str) -> dict:
 
 
 def ontology_html(graph: Graph, base: str) -> str:
-    from .render import template
+    from cqp_graph.present.render import template
 
     return template("ontology.html.j2").render(o=ontology_model(graph, base))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from .atomic import publish_files
-from .namespaces import bind_prefixes, prefixes
+from cqp_graph.publish.atomic import publish_files
+from cqp_graph.namespaces import bind_prefixes, prefixes
 
 #: file name -> (rdflib format, media type)
 DUMPS: dict[str, tuple[str, str]] = {
@@ -125,7 +125,7 @@ def write_dist(graph: Graph, dist: Path, base: str, extra: dict[str, bytes] | No
     """Serialise `graph` into `dist`, replacing only the files the build writes.
 
     Everything else in `dist` (releases, analyses, reports) is left alone. The files are staged
-    whole first, then renamed one by one (see `cqp_graph.atomic.publish_files`): a kill at any
+    whole first, then renamed one by one (see `cqp_graph.publish.atomic.publish_files`): a kill at any
     point leaves every file whole, and the next run completes or discards what it left.
     """
     return publish_files(dist, dist_payloads(graph, base, extra), before_publish=clean_legacy_leftovers)
