@@ -1,5 +1,8 @@
-"""`python3 -m cqp_graph ...` runs the `cqp-graph` command (whatever the PATH holds)."""
+"""`python3 -m cqp_graph ...` runs the `cqp-graph` command (whatever the PATH holds).
 
-from cqp_graph.cli import app
+Lives here: that entry point only. Not here: the commands (`cqp_graph.cli`).
+"""
 
-app(prog_name="cqp-graph")
+from cqp_graph.cli import main
+
+main()

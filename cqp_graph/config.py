@@ -1,4 +1,4 @@
-"""Where things live and which base IRI the graph is minted under.
+"""Every setting, defined once (name, default, help): where things live, the base IRI, the server's limits.
 
 Every setting can be given by an environment variable; each one is listed in
 SETTINGS and documented in the README (a test checks that it is).

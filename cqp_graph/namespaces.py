@@ -16,6 +16,19 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 
 
+#: the first path segments the IRI scheme and the server use for themselves: a referential cannot be named so,
+#: or its resources would mix with theirs (`{base}rome/…` ROME items, `{base}rncp/…` imported fiches,
+#: `{base}release/…`, `{base}ontology#…`) or be shadowed by a route of the server (`/api`, `/static`…)
+RESERVED_SEGMENTS = frozenset({
+    # minted by cqp-graph outside any referential
+    "ontology", "rome", "rncp", "organisation", "release", "software", "dataset", "mappings", "elm", "nqf",
+    "programme", "results",
+    # routes and mounts of the server
+    "api", "static", "dumps", "docs", "query", "queries", "sparql", "health", "referentials", "missions",
+    "competences", "domains", "blocks", "coverage", "analyses", "openapi.json", "redoc", "_swagger",
+})
+
+
 def ontology_ns(base: str = DEFAULT_BASE) -> Namespace:
     return Namespace(base + "ontology#")
 

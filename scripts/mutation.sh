@@ -36,6 +36,12 @@ if ! "$PYTHON" -c "import mutmut" 2>/dev/null; then
   exit 2
 fi
 
+# mutmut runs the tests from <snapshot>/mutants, where ../shared is not beside the tree: name it, and let a
+# missing seed / RNCP extract fail the clean run (CI=true turns the tests' skips into failures) instead of
+# every test that needs it skipping and every mutant it should catch "surviving"
+export CQP_GRAPH_SHARED="${CQP_GRAPH_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+export CI=true
+
 modules=("$@")
 if [ ${#modules[@]} -eq 0 ]; then
   modules=(negotiation decisions coverage tables referential rncp_import)

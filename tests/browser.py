@@ -1,4 +1,8 @@
-"""A real browser for the tests: Debian's chromium driven by Playwright (no browser download)."""
+"""A real browser for the tests: Debian's chromium driven by Playwright (no browser download).
+
+Lives here: opening a page in chromium and saving screenshots to test-artifacts/. Not here: the server it
+visits (tests/server.py, through the `live_server` fixture).
+"""
 
 from __future__ import annotations
 

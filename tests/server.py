@@ -1,4 +1,9 @@
-"""A live cqp-graph server (uvicorn in a subprocess) for tests that use real HTTP clients."""
+"""A live cqp-graph server (uvicorn in a subprocess) for tests that use real HTTP clients.
+
+Lives here: starting and stopping `cqp-graph serve` on a free port over a dump, with the W3C protocol graphs
+when ../shared has them. Not here: the in-process client for API logic (the `app_client` fixture in
+tests/conftest.py), which is what a test should use unless the protocol, the workers or the browser are the point.
+"""
 
 from __future__ import annotations
 
@@ -62,14 +67,24 @@ def start_server(dist: Path, *, timeout: float = 3.0, max_rows: int = 1000, cors
     with open(log, "wb") as sink:  # an unread pipe would fill up and stall the server's event loop
         process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 90
     while time.time() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited: {log.read_text(encoding='utf-8', errors='replace')}")
-        try:
-            if httpx.get(url + "/api/missions", timeout=1).status_code == 200:
-                return LiveServer(url, process, dist, timeout, max_rows, log)
-        except httpx.HTTPError:
-            time.sleep(0.2)
+        if ready(url):
+            return LiveServer(url, process, dist, timeout, max_rows, log)
+        time.sleep(0.2)
     process.kill()
-    raise RuntimeError("the server did not start within 60 s")
+    raise RuntimeError(f"the server was not ready within 90 s: {log.read_text(encoding='utf-8', errors='replace')}")
+
+
+def ready(url: str) -> bool:
+    """The server answers and every SPARQL worker is up (a first query never waits for a worker to start,
+    which would count against its time limit)."""
+    try:
+        if httpx.get(url + "/api/missions", timeout=2).status_code != 200:
+            return False
+        workers = httpx.get(url + "/health", timeout=2).json()["workers"]
+        return workers["ready"] == workers["total"] > 0
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return False

@@ -1,11 +1,17 @@
-"""Helpers shared by the test modules (no test module imports another test module).
+"""Helpers shared by the test modules: where the reference material is, data copies to break, and an
+independent reading of the seed.
 
+Lives here: everything a test imports (no test module imports another test module, nothing imports
+conftest):
 - where the reference material is (`../shared`, or `CQP_GRAPH_SHARED`), and `need()`, which skips locally
   but fails under `CI=true` when something a test needs is absent;
-- editing a copy of the referential's CSV files;
+- editing a copy of a referential's CSV files; a data folder holding the shipped referential and the second,
+  small one written for the tests (`two_referentials`, `SECOND`), or that one alone (`small_referential`), which
+  builds and validates quickly where the data are not the point;
 - an independent reader of the seed text: codes, each code's wording on its own line, mission pages,
   domain pages, aptitudes, activities and the thresholds stated in the evaluation rules. It reads the text
   only, never the data files or the program.
+Not here: fixtures (tests/conftest.py), the live server (tests/server.py), the browser (tests/browser.py).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CQP_GRAPH_SHARED") or ROOT.parent / "shared")
 SEED = SHARED / "seed" / "000_196c8280fc185893.txt"
 REFERENTIAL = ROOT / "data" / "agc-alimentaire"
+FIRST = REFERENTIAL.name
+# A second, small referential written for the tests (tests/fixtures/referentials/): other title, RNCP number,
+# missions, domains, competences, blocks, routes, evaluators and thresholds, all in French.
+SECOND = "cqp-demo-logistique"
+SECOND_REFERENTIAL = ROOT / "tests" / "fixtures" / "referentials" / SECOND
 
 
 def in_ci() -> bool:
@@ -45,9 +57,9 @@ def need_shared(path: Path) -> Path:
 
 # -- editing a copy of the data ------------------------------------------------------------------------------
 
-def edit_csv(folder: Path, name: str, change):
-    """Rewrite one CSV of the referential copy; `change(rows)` edits the list of dicts in place."""
-    path = folder / "agc-alimentaire" / name
+def edit_csv(folder: Path, name: str, change, referential: str = "agc-alimentaire"):
+    """Rewrite one CSV of a referential of the data copy `folder`; `change(rows)` edits the list of dicts in place."""
+    path = folder / referential / name
     with path.open(encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fields, rows = reader.fieldnames, list(reader)
@@ -56,6 +68,24 @@ def edit_csv(folder: Path, name: str, change):
         writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def two_referentials(tmp_path: Path) -> Path:
+    """A data folder under `tmp_path` holding copies of the shipped referential and of the second one."""
+    data = tmp_path / "data-two"
+    data.mkdir(parents=True, exist_ok=True)
+    for folder in (REFERENTIAL, SECOND_REFERENTIAL):
+        shutil.copytree(folder, data / folder.name)
+    return data
+
+
+def small_referential(tmp_path: Path) -> Path:
+    """A data folder under `tmp_path` holding only a copy of the second referential: a valid graph that builds and
+    validates in a fraction of the shipped one's time, for tests about files and processes rather than the data."""
+    data = tmp_path / "data-small"
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SECOND_REFERENTIAL, data / SECOND)
+    return data
 
 
 def set_cell(key_column, key, column, value):

@@ -11,6 +11,7 @@ import pytest
 
 from cqp_graph.analyses.network import ReferentialFacts, bipartite_graph, run_all
 from cqp_graph.query.catalogue import run_named
+from cqp_graph.query.knowledge import Knowledge
 
 from .support import csv_rows
 
@@ -19,8 +20,8 @@ CODED = csv_rows("competences.csv")
 
 
 @pytest.fixture(scope="module")
-def facts(store, catalogue, settings):
-    return ReferentialFacts.load(store, catalogue, settings.base)
+def facts(store, settings):
+    return ReferentialFacts.load(Knowledge.over(store, settings))
 
 
 @pytest.fixture(scope="module")

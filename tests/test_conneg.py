@@ -1,5 +1,9 @@
-"""Content negotiation against the live server: weighted (q=) and wildcard Accept headers on every
-negotiated route, with the response's Content-Type asserted (not only its body).
+"""Content negotiation: the negotiator itself, then weighted (q=) and wildcard Accept headers on every
+negotiated route of the real application (in process: negotiation is the application's logic, not the HTTP
+server's), with the response's Content-Type asserted (not only its body).
+
+Lives here: the Accept header and what it chooses. Not here: the SPARQL protocol's formats with real clients
+(tests/test_server.py, tests/test_w3c_protocol.py).
 
 Each expectation follows from the header alone (RFC 9110 §12.5.1: the highest q wins; a more specific
 range overrides a wildcard; q=0 means "not acceptable"), never from what the server answered before.
@@ -23,9 +27,13 @@ def media(response: httpx.Response) -> str:
     return response.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def get(server, path, accept, **params):
-    return httpx.get(server.url + path, params=params or None, headers={"Accept": accept}, timeout=30,
-                     follow_redirects=False)
+def get(client, path, accept, **params):
+    return client.get(path, params=params or None, headers={"Accept": accept}, follow_redirects=False)
+
+
+def follow(client, location: str):
+    """The redirect's target, whether the location is absolute or a path."""
+    return client.get(location, follow_redirects=False)
 
 
 # (accept header, expected media type) where the header decides alone
@@ -118,74 +126,74 @@ def test_a_specific_lower_q_overrides_a_wildcard():
 
 
 @pytest.mark.parametrize("accept,expected", RDF_CASES)
-def test_linked_data_resource_303_then_content_type(live_server, accept, expected):
-    response = get(live_server, "/agc-alimentaire/mission/M3", accept)
+def test_linked_data_resource_303_then_content_type(app_client, accept, expected):
+    response = get(app_client, "/agc-alimentaire/mission/M3", accept)
     assert response.status_code == 303, response.text
     location = response.headers["location"]
     assert location.endswith("/agc-alimentaire/mission/M3" + EXTENSION[expected]), location
     assert "accept" in response.headers.get("vary", "").lower()
-    target = httpx.get(live_server.url + location if location.startswith("/") else location, timeout=30)
+    target = follow(app_client, location)
     assert target.status_code == 200 and media(target) == expected
 
 
 @pytest.mark.parametrize("accept", ["text/html;q=0.9, text/turtle;q=0.8", "text/html, */*;q=0.1"])
-def test_linked_data_html_when_preferred(live_server, accept):
-    response = get(live_server, "/agc-alimentaire/mission/M3", accept)
+def test_linked_data_html_when_preferred(app_client, accept):
+    response = get(app_client, "/agc-alimentaire/mission/M3", accept)
     assert response.status_code == 303 and response.headers["location"].endswith(".html")
-    page = httpx.get(live_server.url + response.headers["location"], timeout=30)
+    page = follow(app_client, response.headers["location"])
     assert media(page) == "text/html" and 'lang="fr"' in page.text
 
 
 @pytest.mark.parametrize("accept", ["*/*", "text/*", "application/*"])
-def test_linked_data_wildcards_give_an_offered_type_in_the_range(live_server, accept):
-    response = get(live_server, "/agc-alimentaire/mission/M3", accept)
+def test_linked_data_wildcards_give_an_offered_type_in_the_range(app_client, accept):
+    response = get(app_client, "/agc-alimentaire/mission/M3", accept)
     assert response.status_code == 303
-    target = httpx.get(live_server.url + response.headers["location"], timeout=30)
+    target = follow(app_client, response.headers["location"])
     assert target.status_code == 200
     kind = media(target)
     assert kind in RDF_TYPES | {"text/html"}
     assert accept == "*/*" or kind.startswith(accept[:-1])
 
 
-def test_linked_data_unacceptable_is_406(live_server):
-    response = get(live_server, "/agc-alimentaire/mission/M3", "image/png")
+def test_linked_data_unacceptable_is_406(app_client):
+    response = get(app_client, "/agc-alimentaire/mission/M3", "image/png")
     assert response.status_code == 406 and media(response) == "text/plain"
 
 
 @pytest.mark.parametrize("accept,expected", RDF_CASES)
-def test_ontology(live_server, accept, expected):
-    response = get(live_server, "/ontology", accept)
+def test_ontology(app_client, accept, expected):
+    response = get(app_client, "/ontology", accept)
     assert response.status_code == 200 and media(response) == expected
 
 
 @pytest.mark.parametrize("accept,expected", RDF_CASES + [("text/html;q=0.9, text/turtle;q=0.1", "text/html")])
-def test_dataset(live_server, accept, expected):
-    response = get(live_server, "/dataset", accept)
+def test_dataset(app_client, accept, expected):
+    response = get(app_client, "/dataset", accept)
     assert response.status_code == 200 and media(response) == expected
 
 
 @pytest.mark.parametrize("accept,expected", SELECT_CASES)
-def test_sparql_select_results(live_server, accept, expected):
-    response = get(live_server, "/sparql", accept, query=SELECT)
+def test_sparql_select_results(app_client, accept, expected):
+    response = get(app_client, "/sparql", accept, query=SELECT)
     assert response.status_code == 200 and media(response) == expected
 
 
 @pytest.mark.parametrize("accept,expected", [c for c in RDF_CASES if "text/*" not in c[0]])
-def test_sparql_construct_results(live_server, accept, expected):
-    response = get(live_server, "/sparql", accept, query=CONSTRUCT)
+def test_sparql_construct_results(app_client, accept, expected):
+    response = get(app_client, "/sparql", accept, query=CONSTRUCT)
     assert response.status_code == 200 and media(response) == expected
 
 
 @pytest.mark.parametrize("accept", ["*/*", "text/*", "application/*"])
-def test_sparql_select_wildcards(live_server, accept):
-    response = get(live_server, "/sparql", accept, query=SELECT)
+def test_sparql_select_wildcards(app_client, accept):
+    response = get(app_client, "/sparql", accept, query=SELECT)
     assert response.status_code == 200
     assert accept == "*/*" or media(response).startswith(accept[:-1])
 
 
 @pytest.mark.parametrize("accept,expected", API_CASES)
-def test_named_query_api(live_server, accept, expected):
-    response = get(live_server, "/api/queries/competences-for-mission", accept, mission="M3")
+def test_named_query_api(app_client, accept, expected):
+    response = get(app_client, "/api/queries/competences-for-mission", accept, mission="M3")
     assert response.status_code == 200 and media(response) == expected
     if expected == "text/csv":
         assert response.text.splitlines()[0].startswith(("mission", "code"))

@@ -11,10 +11,16 @@ import yaml
 from cqp_graph.analyses.coverage import coverage_of_file
 from cqp_graph.inputs.files import InputError
 from cqp_graph.query.catalogue import run_named
+from cqp_graph.query.knowledge import Knowledge
 
 from .support import ROOT
 
 EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def knowledge(store, settings):
+    return Knowledge.over(store, settings)
 
 
 def expected_covered(path, store, catalogue, settings) -> set[str]:
@@ -32,9 +38,9 @@ def expected_covered(path, store, catalogue, settings) -> set[str]:
 
 
 @pytest.mark.parametrize("name", ["programme-complet.yaml", "programme-lacunaire.yaml"])
-def test_coverage_matches_an_independent_count(name, graph, store, catalogue, settings):
+def test_coverage_matches_an_independent_count(name, knowledge, store, catalogue, settings):
     path = EXAMPLES / name
-    result = coverage_of_file(path, settings, graph)
+    result = coverage_of_file(path, settings, knowledge)
     all_codes = {c["code"] for c in run_named(store, catalogue.get("competences"), {}, settings.base).rows}
     covered = expected_covered(path, store, catalogue, settings)
     assert set(result["uncovered"]) == all_codes - covered
@@ -45,15 +51,15 @@ def test_coverage_matches_an_independent_count(name, graph, store, catalogue, se
     assert allocated == pytest.approx(result["summary"]["hours"], abs=0.05)
 
 
-def test_complete_programme_prepares_every_block(graph, settings):
-    result = coverage_of_file(EXAMPLES / "programme-complet.yaml", settings, graph)
+def test_complete_programme_prepares_every_block(knowledge, settings):
+    result = coverage_of_file(EXAMPLES / "programme-complet.yaml", settings, knowledge)
     assert result["uncovered"] == []
     assert result["blocks_fully_prepared"] == [b["key"] for b in result["by_block"]]
     assert result["modules_training_nothing"] == []
 
 
-def test_programme_with_gaps(graph, settings):
-    result = coverage_of_file(EXAMPLES / "programme-lacunaire.yaml", settings, graph)
+def test_programme_with_gaps(knowledge, settings):
+    result = coverage_of_file(EXAMPLES / "programme-lacunaire.yaml", settings, knowledge)
     assert "RC1" in result["uncovered"] and "RSF10" in result["uncovered"]
     assert result["modules_training_nothing"] == ["MOD05"]
     block_r = next(b for b in result["by_block"] if b["domain"] == "R")
@@ -65,9 +71,9 @@ def test_programme_with_gaps(graph, settings):
     assert m1["covered"] == m1["total"], "M1A4 is declared to stand for M1's competences"
 
 
-def test_csv_programme_equals_yaml_programme(graph, settings):
-    a = coverage_of_file(EXAMPLES / "programme-lacunaire.yaml", settings, graph)
-    b = coverage_of_file(EXAMPLES / "programme-lacunaire.csv", settings, graph)
+def test_csv_programme_equals_yaml_programme(knowledge, settings):
+    a = coverage_of_file(EXAMPLES / "programme-lacunaire.yaml", settings, knowledge)
+    b = coverage_of_file(EXAMPLES / "programme-lacunaire.csv", settings, knowledge)
     assert a["uncovered"] == b["uncovered"] and a["by_block"] == b["by_block"]
 
 
@@ -82,11 +88,11 @@ def test_csv_programme_equals_yaml_programme(graph, settings):
     ("title: t\nmodules:\n  - code: M1\n    title: x\n    hour: 2\n", 5, "module M1: clé inconnue 'hour'"),
     ("title: t\nmodules: [\n", 3, "syntaxe YAML"),
 ])
-def test_bad_programmes_name_module_and_line(tmp_path, graph, settings, text, line, message):
+def test_bad_programmes_name_module_and_line(tmp_path, knowledge, settings, text, line, message):
     path = tmp_path / "programme.yaml"
     path.write_text("referential: agc-alimentaire\n" + text, encoding="utf-8")
     with pytest.raises(InputError) as excinfo:
-        coverage_of_file(path, settings, graph)
+        coverage_of_file(path, settings, knowledge)
     assert f"{path}:{line + 1}: {message}" in str(excinfo.value)
 
 

@@ -25,7 +25,7 @@ from cqp_graph.analyses.coverage import _ratio, coverage_of_file, programme_cove
 from cqp_graph.graph.assemble import build_graph, load_input_shapes
 from cqp_graph.inputs.files import InputLimits
 from cqp_graph.inputs.programme import load_programme
-from cqp_graph.query.store import store_from_graph
+from cqp_graph.query.knowledge import Knowledge
 
 from .support import REFERENTIAL, ROOT, csv_rows, edit_csv
 
@@ -179,6 +179,11 @@ modules:
 """
 
 
+@pytest.fixture(scope="module")
+def knowledge(store, settings):
+    return Knowledge.over(store, settings)
+
+
 @pytest.fixture
 def small_programme(tmp_path):
     path = tmp_path / "petit.yaml"
@@ -187,17 +192,17 @@ def small_programme(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["programme-lacunaire.yaml", "programme-complet.yaml"])
-def test_examples_every_group_and_module(name, graph, settings):
+def test_examples_every_group_and_module(name, knowledge, settings):
     path = EXAMPLES / name
-    check_report(coverage_of_file(path, settings, graph), expected_report(path))
+    check_report(coverage_of_file(path, settings, knowledge), expected_report(path))
 
 
-def test_small_programme_every_group_and_module(small_programme, graph, settings):
+def test_small_programme_every_group_and_module(small_programme, knowledge, settings):
     expected = expected_report(small_programme)
     # sanity of the fixture itself: groups with nothing covered, partly covered, and aptitudes covered
     assert expected["summary"]["coded_covered"] < expected["summary"]["covered"]
     assert any(g["covered"] == 0 for g in expected["by_block"]) and any(g["covered"] == 0 for g in expected["by_domain"])
-    result = coverage_of_file(small_programme, settings, graph)
+    result = coverage_of_file(small_programme, settings, knowledge)
     check_report(result, expected)
     px1 = result["modules"][0]
     assert px1["competences"] == ["A2", "A10", "RC1", "RSF2", "RSF10"]
@@ -228,16 +233,18 @@ def test_block_with_no_or_one_competence(keep, data_copy, small_programme, tmp_p
     assert b3["total"] == (1 if keep else 0) and b3["fully_prepared"] is bool(keep)
     if not keep:
         assert b3["percent"] == 0.0 and b3["uncovered"] == []
-    check_report(coverage_of_file(small_programme, settings, build_graph(settings)), expected)
+    check_report(coverage_of_file(small_programme, settings, Knowledge.from_graph(build_graph(settings), settings)),
+                 expected)
 
 
-def test_programme_without_title_reports_an_empty_title(small_programme, graph, settings):
+def test_programme_without_title_reports_an_empty_title(small_programme, knowledge, settings):
     # a title is required in the file; a programme graph that lacks one still gets a report, with title ""
-    graph_p, programme = load_programme(small_programme, graph, load_input_shapes(settings, "programme"),
-                                        settings.base, "agc-alimentaire", limits=InputLimits.of(settings))
+    graph_p, programme, _referential = load_programme(small_programme, knowledge,
+                                                      load_input_shapes(settings, "programme"), "agc-alimentaire",
+                                                      limits=InputLimits.of(settings))
     assert (programme, DCTERMS.title, None) in graph_p
     graph_p.remove((programme, DCTERMS.title, None))
-    result = programme_coverage(store_from_graph(graph + graph_p), programme, settings)
+    result = programme_coverage(knowledge, graph_p, programme)
     assert result["title"] == "" and result["programme"] == str(programme)
     assert result["summary"]["modules"] == 3
 

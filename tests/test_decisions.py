@@ -13,16 +13,26 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from cqp_graph.analyses.decisions import Decider, RuleBook, decide_file
+from cqp_graph.analyses.decisions import Decider, RuleBook, decide_data, decide_file
 from cqp_graph.graph.assemble import build_graph
 from cqp_graph.inputs.files import InputError
 from cqp_graph.query.catalogue import QueryCatalogue, run_named
+from cqp_graph.query.knowledge import Knowledge
 
 from .support import ROOT, settings_for
 from .support import edit_csv, set_cell
 
 HIGH = 95
 EPSILON = Decimal("0.01")
+
+
+@pytest.fixture(scope="module")
+def knowledge(store, settings):
+    return Knowledge.over(store, settings)
+
+
+def knowledge_of(settings):
+    return Knowledge.from_graph(build_graph(settings), settings)
 
 
 def rules(store, catalogue, settings, route):
@@ -65,7 +75,7 @@ def test_there_are_rules_on_every_route(store, catalogue, settings):
         assert rules(store, catalogue, settings, route)
 
 
-def test_every_threshold_at_its_boundary(store, catalogue, settings, referential_facts):
+def test_every_threshold_at_its_boundary(knowledge, store, catalogue, settings, referential_facts):
     blocks, evaluators, know_how, block_domain, units = referential_facts
     checked = 0
     for route, rule, label, value in cases(store, catalogue, settings):
@@ -79,7 +89,7 @@ def test_every_threshold_at_its_boundary(store, catalogue, settings, referential
             data["know_how"] = {rule["evaluator"]: {know_how[block_domain[first]]: value}}
         elif rule["scope"] == "unit":
             data["units"] = {units[0]: value}
-        decision = Decider(RuleBook.load(store, settings, route), data).decide()
+        decision = Decider(RuleBook.load(knowledge, route), data).decide()
         should_pass = value >= Decimal(str(rule["min_percent"]))
         assert should_pass == (label != "under")
         if rule["gates"] == "unit":
@@ -99,30 +109,30 @@ def test_every_threshold_at_its_boundary(store, catalogue, settings, referential
     assert checked == 3 * sum(len(rules(store, catalogue, settings, r)) for r in ("formation", "blocs", "vae"))
 
 
-def test_reason_states_the_figures_compared(store, settings, referential_facts):
+def test_reason_states_the_figures_compared(knowledge, store, settings, referential_facts):
     blocks, evaluators, *_ = referential_facts
     data = baseline("formation", blocks, evaluators)
     data["blocks"][blocks[0]]["score"] = 68
-    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
+    decision = Decider(RuleBook.load(knowledge, "formation"), data).decide()
     assert decision["decision"] == "not awarded"
     assert f"bloc {blocks[0]} : 68 % < 70 %" in decision["reasons"][0]
 
 
-def test_missing_evaluation_fails_with_a_reason(store, settings, referential_facts):
+def test_missing_evaluation_fails_with_a_reason(knowledge, store, settings, referential_facts):
     blocks, evaluators, *_ = referential_facts
     data = baseline("blocs", blocks, evaluators)
     del data["blocks"][blocks[1]]["evaluators"]["tutor"]
-    decision = Decider(RuleBook.load(store, settings, "blocs"), data).decide()
+    decision = Decider(RuleBook.load(knowledge, "blocs"), data).decide()
     assert decision["decision"] == "not awarded"
     assert all(b["decision"] == "acquired" for b in decision["blocks"]), "the block itself is still acquired"
     assert any("aucun résultat" in r and "blocs-cqp-tutor" in r for r in decision["reasons"])
 
 
-def test_declared_aggregation_is_applied_and_said(store, settings, referential_facts):
+def test_declared_aggregation_is_applied_and_said(knowledge, store, settings, referential_facts):
     blocks, evaluators, *_ = referential_facts
     data = baseline("formation", blocks, evaluators)
     data["blocks"][blocks[0]] = {"evaluators": {"trainer": 90, "tutor": 60, "professional": 60}}  # mean 70
-    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
+    decision = Decider(RuleBook.load(knowledge, "formation"), data).decide()
     block = decision["blocks"][0]
     assert block["score"] == 70 and block["decision"] == "acquired"
     assert "moyenne" in block["score_source"]
@@ -139,11 +149,11 @@ def _write(tmp_path, data, name="resultats.yaml"):
 def test_changing_a_threshold_in_data_changes_the_decision(data_copy, tmp_path):
     results = _write(tmp_path, {"candidate": "X", "route": "vae", "blocks": {"B1": {"score": 75}, "B2": {"score": 75},
                                                                          "B3": {"score": 75}}})
-    before = decide_file(results, settings_for(data_copy, tmp_path), build_graph(settings_for(data_copy, tmp_path)))
+    before = decide_file(results, settings_for(data_copy, tmp_path), knowledge_of(settings_for(data_copy, tmp_path)))
     assert before["decision"] == "awarded"
     edit_csv(data_copy, "rules.csv", set_cell("code", "vae-block", "min_percent", "80"))
     settings = settings_for(data_copy, tmp_path)
-    after = decide_file(results, settings, build_graph(settings))
+    after = decide_file(results, settings, knowledge_of(settings))
     assert after["decision"] == "not awarded"
     assert "75 % < 80 %" in after["reasons"][0]
 
@@ -152,10 +162,10 @@ def test_changing_the_aggregation_setting_changes_the_decision(data_copy, tmp_pa
     results = _write(tmp_path, {"route": "formation", "blocks": {
         b: {"evaluators": {"trainer": 95, "tutor": 65, "professional": 80}} for b in ("B1", "B2", "B3")}})
     assert decide_file(results, settings_for(data_copy, tmp_path),
-                       build_graph(settings_for(data_copy, tmp_path)))["decision"] == "awarded"
+                       knowledge_of(settings_for(data_copy, tmp_path)))["decision"] == "awarded"
     edit_csv(data_copy, "settings.csv", set_cell("code", "block-score-aggregation", "value", "min"))
     settings = settings_for(data_copy, tmp_path)
-    after = decide_file(results, settings, build_graph(settings))
+    after = decide_file(results, settings, knowledge_of(settings))
     assert after["decision"] == "not awarded"
     assert "minimum" in after["blocks"][0]["score_source"]
 
@@ -169,10 +179,10 @@ def test_changing_the_aggregation_setting_changes_the_decision(data_copy, tmp_pa
     ({"route": "itinéraire", "blocks": {"B1": {"score": 80}}}, 1, "voie inconnue"),
     ({"route": "vae", "blocs": {}}, 2, "clé inconnue 'blocs'"),
 ])
-def test_bad_results_are_clear_errors(tmp_path, graph, settings, data, line, message):
+def test_bad_results_are_clear_errors(tmp_path, knowledge, settings, data, line, message):
     path = _write(tmp_path, data)
     with pytest.raises(InputError) as excinfo:
-        decide_file(path, settings, graph)
+        decide_file(path, settings, knowledge)
     text = str(excinfo.value)
     assert f"{path}:{line}:" in text and message in text, text
 
@@ -197,7 +207,7 @@ def test_percentages_are_written_the_french_way(value, text):
     assert pct(value) == text
 
 
-def test_decision_text_states_every_block_check_and_choice(store, settings, referential_facts):
+def test_decision_text_states_every_block_check_and_choice(knowledge, store, settings, referential_facts):
     """The text a jury reads, made in-process: every block, every check with its mark, the choice applied."""
     from cqp_graph.analyses.decisions import decision_text
 
@@ -205,7 +215,7 @@ def test_decision_text_states_every_block_check_and_choice(store, settings, refe
     data = baseline("formation", blocks, evaluators)
     data["candidate"] = "Camille"
     data["blocks"][blocks[0]] = {"evaluators": {e: 40 for e in evaluators}}
-    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
+    decision = Decider(RuleBook.load(knowledge, "formation"), data).decide()
     text = decision_text(decision)
     lines = text.splitlines()
     assert lines[0].startswith("Camille — ") and decision["route"]["label"] in lines[0]
@@ -220,45 +230,45 @@ def test_decision_text_states_every_block_check_and_choice(store, settings, refe
     assert "40 %" in text and text.endswith("\n")
     blocs = baseline("blocs", blocks, evaluators)
     blocs["units"] = {units[0]: 49}
-    text = decision_text(Decider(RuleBook.load(store, settings, "blocs"), blocs).decide())
+    text = decision_text(Decider(RuleBook.load(knowledge, "blocs"), blocs).decide())
     assert "Unités de compétence :" in text and f"unité {units[0]}" in text and "non acquise" in text
     assert "Conditions du CQP complet :" in text and "Attestation de bloc :" in text
 
 
-def test_checks_carry_their_figures_as_numbers(store, settings, referential_facts):
+def test_checks_carry_their_figures_as_numbers(knowledge, store, settings, referential_facts):
     blocks, evaluators, *_ = referential_facts
     data = baseline("formation", blocks, evaluators)
     data["blocks"][blocks[0]]["score"] = 61.5
-    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
-    rules_by_code = {r["rule"]: r for r in RuleBook.load(store, settings, "formation").rules}
+    decision = Decider(RuleBook.load(knowledge, "formation"), data).decide()
+    rules_by_code = {r["rule"]: r for r in RuleBook.load(knowledge, "formation").rules}
     block_check = next(c for c in decision["blocks"][0]["checks"] if c["scope"] == "block")
     assert block_check["value"] == 61.5 and isinstance(block_check["value"], float)
     assert block_check["threshold"] == float(rules_by_code[block_check["rule"]]["min_percent"])
     assert block_check["passed"] is False and block_check["subject"] == blocks[0]
 
 
-def test_unknown_route_names_it_and_the_known_ones(store, settings):
+def test_unknown_route_names_it_and_the_known_ones(knowledge, store, settings):
     with pytest.raises(ValueError) as excinfo:
-        RuleBook.load(store, settings, "itinéraire")
+        RuleBook.load(knowledge, "itinéraire")
     known = [r["code"] for r in run_named(store, QueryCatalogue(settings.queries_dir).get("routes"), {},
                                           settings.base).rows]
     assert "'itinéraire'" in str(excinfo.value) and f"(known: {', '.join(known)})" in str(excinfo.value)
 
 
-def test_decide_file_reads_the_text_it_is_given(tmp_path, graph, settings):
+def test_decide_file_reads_the_text_it_is_given(tmp_path, knowledge, settings):
     path = _write(tmp_path, {"route": "vae", "blocks": {"B1": {"score": 10}}})
     text = yaml.safe_dump({"route": "vae", "blocks": {b: {"score": 90} for b in ("B1", "B2", "B3")}})
-    assert decide_file(path, settings, graph)["decision"] == "not awarded"
-    assert decide_file(path, settings, graph, text=text)["decision"] == "awarded"
+    assert decide_file(path, settings, knowledge)["decision"] == "not awarded"
+    assert decide_data(text, settings, knowledge, source=str(path))["decision"] == "awarded"
 
 
-def test_a_block_without_any_result_is_written_with_a_dash(store, settings, referential_facts):
+def test_a_block_without_any_result_is_written_with_a_dash(knowledge, store, settings, referential_facts):
     from cqp_graph.analyses.decisions import decision_text
 
     blocks, evaluators, *_ = referential_facts
     data = baseline("vae", blocks, evaluators)
     del data["blocks"][blocks[-1]]
-    decision = Decider(RuleBook.load(store, settings, "vae"), data).decide()
+    decision = Decider(RuleBook.load(knowledge, "vae"), data).decide()
     block = next(b for b in decision["blocks"] if b["code"] == blocks[-1])
     assert block["score"] is None and block["decision"] == "not acquired" and block["score_source"] == "aucun résultat"
     assert "résultat du bloc : — (aucun résultat)" in decision_text(decision)
@@ -270,7 +280,8 @@ def _sections(decision) -> int:
 
 
 @pytest.mark.parametrize("route", ["formation", "blocs", "vae"])
-def test_decision_text_marks_each_check_and_separates_each_section(store, settings, referential_facts, route):
+def test_decision_text_marks_each_check_and_separates_each_section(knowledge, store, settings, referential_facts,
+                                                                   route):
     from cqp_graph.analyses.decisions import decision_text
 
     blocks, evaluators, know_how, block_domain, units = referential_facts
@@ -280,7 +291,7 @@ def test_decision_text_marks_each_check_and_separates_each_section(store, settin
         data["blocks"][b] = {"evaluators": {e: 66 for e in evaluators}}
     data["blocks"][blocks[1]]["evaluators"][evaluators[0]] = 45
     data["units"] = {units[0]: 49, units[1]: 51} if route == "blocs" else {}
-    decision = Decider(RuleBook.load(store, settings, route), data).decide()
+    decision = Decider(RuleBook.load(knowledge, route), data).decide()
     lines = decision_text(decision).splitlines()
     assert lines[0].startswith("candidat — ")
     assert lines.count("") == _sections(decision)
@@ -303,25 +314,25 @@ def test_decision_text_marks_each_check_and_separates_each_section(store, settin
         assert len(setting["applied_to"]) == 2
 
 
-def test_decide_file_applies_the_input_limits_of_its_settings(tmp_path, graph, settings):
+def test_decide_file_applies_the_input_limits_of_its_settings(tmp_path, knowledge, settings):
     import dataclasses
 
     path = _write(tmp_path, {"route": "vae", "blocks": {b: {"score": 90} for b in ("B1", "B2", "B3")}})
-    assert decide_file(path, settings, graph)["decision"] == "awarded"
+    assert decide_file(path, settings, knowledge)["decision"] == "awarded"
     small = dataclasses.replace(settings, input_max_bytes=path.stat().st_size - 1)
     with pytest.raises(InputError):
-        decide_file(path, small, graph)
+        decide_file(path, small, knowledge)
 
 
 @pytest.mark.parametrize("route", ["formation", "blocs", "vae"])
-def test_every_check_says_its_rule_and_whether_the_source_states_it(store, catalogue, settings, referential_facts,
-                                                                    route):
+def test_every_check_says_its_rule_and_whether_the_source_states_it(knowledge, store, catalogue, settings,
+                                                                    referential_facts, route):
     blocks, evaluators, know_how, block_domain, units = referential_facts
     basis = {r["rule"]: r["basis"] for r in rules(store, catalogue, settings, route)}
     data = baseline(route, blocks, evaluators)
     data["know_how"] = {"tutor": {know_how[block_domain[blocks[0]]]: 20}}
     data["units"] = {units[0]: 60}
-    decision = Decider(RuleBook.load(store, settings, route), data).decide()
+    decision = Decider(RuleBook.load(knowledge, route), data).decide()
     checks = [c for b in decision["blocks"] for c in b["checks"]] + decision["certification_checks"] + \
         [c for u in decision["units"] for c in u["checks"]]
     assert {c["rule"] for c in checks} == set(basis)
@@ -331,7 +342,7 @@ def test_every_check_says_its_rule_and_whether_the_source_states_it(store, catal
         assert check["basis"] == basis[check["rule"]]
 
 
-def test_each_check_states_its_figures_in_the_documented_form(store, catalogue, settings, referential_facts):
+def test_each_check_states_its_figures_in_the_documented_form(knowledge, store, catalogue, settings, referential_facts):
     """« bloc B1 : 67,33 % < 70 % [formation-block, énoncé par la source] » (README): every field of every
     check, and the text, from the rule's own row and the candidate's figures."""
     from cqp_graph.analyses.decisions import pct
@@ -345,7 +356,7 @@ def test_each_check_states_its_figures_in_the_documented_form(store, catalogue, 
     del data["blocks"][blocks[2]]["evaluators"][evaluators[-1]]
     sf = know_how[block_domain[blocks[1]]]
     data["know_how"] = {"tutor": {sf: 25}}
-    decision = Decider(RuleBook.load(store, settings, "formation"), data).decide()
+    decision = Decider(RuleBook.load(knowledge, "formation"), data).decide()
     first, second, third = decision["blocks"]
     scores = data["blocks"][blocks[0]]["evaluators"]
     parts = ", ".join(f"{labels[e].lower()} {pct(Decimal(v))}" for e, v in scores.items())
@@ -387,11 +398,11 @@ def test_each_check_states_its_figures_in_the_documented_form(store, catalogue, 
 
 
 @pytest.mark.parametrize("route", ["formation", "blocs", "vae"])
-def test_decision_fields_in_french_and_in_their_place(store, catalogue, settings, referential_facts, route):
+def test_decision_fields_in_french_and_in_their_place(knowledge, store, catalogue, settings, referential_facts, route):
     blocks, evaluators, know_how, block_domain, units = referential_facts
     routes = {r["code"]: r for r in run_named(store, catalogue.get("routes"), {}, settings.base).rows}
     setting = {s["code"]: s for s in run_named(store, catalogue.get("settings"), {}, settings.base).rows}
-    book = RuleBook.load(store, settings, route)
+    book = RuleBook.load(knowledge, route)
     good = baseline(route, blocks, evaluators)
     awarded = Decider(book, good).decide()
     assert awarded["route"] == {"code": route, "label": routes[route]["label"]}

@@ -1,5 +1,10 @@
 """dist/ is never lost: builds replace only their own files, releases survive, a kill at any step
-leaves every file whole, the next run leaves no leftover, and outputs get the umask's permissions."""
+leaves every file whole, the next run leaves no leftover, and outputs get the umask's permissions.
+
+Lives here: how dist/ and releases are written (atomic publishing, kills, leftovers, permissions). Not here: what
+the dumps hold (tests/test_build.py), what a release holds (tests/test_release.py).
+What is written does not matter here, only how: the tests build the small test referential
+(tests/fixtures/referentials/), which builds and validates in a fraction of the shipped one's time."""
 
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ from rdflib import URIRef
 from cqp_graph.publish import atomic
 from cqp_graph.publish.dumps import clean_legacy_leftovers, dist_payloads, write_dist
 
-from .support import ROOT
+from cqp_graph.graph.pipeline import run_pipeline
+
+from .support import ROOT, SECOND, settings_for, small_referential
 
 #: the os functions a writer goes through; the kill tests stop the process before each call
 STEPS = ("open", "fchmod", "fsync", "replace", "rename", "mkdir", "chmod", "rmdir", "unlink", "link")
@@ -38,10 +45,19 @@ def modes(folder: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def versions(graph, settings):
+def small(tmp_path_factory):
+    """(data folder holding only the small referential, its settings, its graph through the pipeline)."""
+    data = small_referential(tmp_path_factory.mktemp("small"))
+    settings = settings_for(data, tmp_path_factory.mktemp("small-out"))
+    return data, settings, run_pipeline(settings).graph
+
+
+@pytest.fixture(scope="module")
+def versions(small):
     """The previous build's files (a graph lacking M3's triples) and the new build's files."""
+    _, settings, graph = small
     old_graph = type(graph)()
-    m3 = URIRef(f"{settings.base}agc-alimentaire/mission/M3")
+    m3 = URIRef(f"{settings.base}{SECOND}/mission/M3")
     for triple in graph:
         if m3 not in triple:
             old_graph.add(triple)
@@ -133,8 +149,8 @@ def test_a_kill_at_every_step_leaves_every_file_whole(versions, tmp_path):
     assert any(0 < sum(s) < len(s) and s != all_old for s in states), "no kill fell between two renames"
 
 
-def test_build_after_release_keeps_the_release(tmp_path):
-    env = dict(os.environ, CQP_GRAPH_DIST=str(tmp_path / "dist"))
+def test_build_after_release_keeps_the_release(small, tmp_path):
+    env = dict(os.environ, CQP_GRAPH_DIST=str(tmp_path / "dist"), CQP_GRAPH_DATA=str(small[0]))
     env.pop("CQP_GRAPH_HOME", None)
 
     def cli(*args):
@@ -175,15 +191,29 @@ KILL_AT_REPLACE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("kill_at", [3, 9], ids=["before-commit", "between-renames"])
-def test_a_killed_build_command_is_finished_by_the_next(tmp_path, kill_at):
-    """The real `build` command, killed inside its write (6 files staged, MANIFEST 7th, renames after)."""
+def build_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("CQP_GRAPH_DIST", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def first_build(small, tmp_path_factory) -> Path:
+    """The output of one real `build` command, that each kill test copies before killing the next build."""
+    dist = tmp_path_factory.mktemp("first-build") / "dist"
+    subprocess.run([sys.executable, "-m", "cqp_graph", "build", "--output", str(dist), "--data", str(small[0])],
+                   cwd=ROOT, env=build_env(), check=True, capture_output=True, timeout=300)
+    return dist
+
+
+@pytest.mark.parametrize("kill_at", [3, 9], ids=["before-commit", "between-renames"])
+def test_a_killed_build_command_is_finished_by_the_next(small, first_build, tmp_path, kill_at):
+    """The real `build` command, killed inside its write (6 files staged, MANIFEST 7th, renames after)."""
+    env = build_env()
     dist = tmp_path / "dist"
-    args = ["build", "--output", str(dist)]
-    subprocess.run([sys.executable, "-m", "cqp_graph", *args], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)
+    args = ["build", "--output", str(dist), "--data", str(small[0])]
+    subprocess.run(["cp", "-a", str(first_build), str(dist)], check=True)
+    assert (dist / "graph.nt").stat().st_size > 0
     atomic.write_bytes(dist / "releases" / "1.0.0" / "SHA256SUMS", b"abc  graph.nt\n")
     (dist / "graph.ttl").write_bytes(b"# an older build\n")
     clean = tree(dist)
@@ -206,12 +236,13 @@ def test_a_killed_build_command_is_finished_by_the_next(tmp_path, kill_at):
     assert (dist / "releases" / "1.0.0" / "SHA256SUMS").read_bytes() == b"abc  graph.nt\n"
 
 
-def test_leftovers_of_the_old_folder_swap_are_cleared(graph, settings, tmp_path):
+def test_leftovers_of_the_old_folder_swap_are_cleared(small, tmp_path):
     """cqp-graph 0.1 swapped the whole folder: a kill between its renames left `.dist.old-PID` and no dist/."""
     old_dist = tmp_path / ".dist.old-4242"
     atomic.write_bytes(old_dist / "releases" / "1.0.0" / "SHA256SUMS", b"abc  graph.nt\n")
     atomic.write_bytes(tmp_path / ".dist.k2j4x_9q.stage" / "graph.nt", b"half")
     atomic.write_bytes(tmp_path / ".dist.mine" / "notes.txt", b"not ours")  # another name: left alone
+    _, settings, graph = small
     write_dist(graph, tmp_path / "dist", settings.base)
     assert (tmp_path / "dist" / "releases" / "1.0.0" / "SHA256SUMS").read_bytes() == b"abc  graph.nt\n"
     assert (tmp_path / "dist" / "graph.nt").stat().st_size > 1000
@@ -236,12 +267,11 @@ def test_outputs_follow_the_umask(versions, tmp_path, umask, file_mode, folder_m
         {".": folder_mode, "analyses": folder_mode}
 
 
-def test_release_files_follow_the_umask(tmp_path):
-    env = dict(os.environ)
-    env.pop("CQP_GRAPH_DIST", None)
+def test_release_files_follow_the_umask(small, tmp_path):
+    env = build_env()
     out = tmp_path / "releases"
     result = subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", sys.executable, "-m", "cqp_graph",
-                             "release", "2.0.0", "--allow-missing", "--output", str(out)],
+                             "release", "2.0.0", "--allow-missing", "--output", str(out), "--data", str(small[0])],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     found = modes(out)

@@ -1,5 +1,8 @@
 """The server against hostile clients, over real sockets: a live uvicorn with small limits.
 
+Lives here: what only a real server shows (connections, slow clients, header and body limits, the worker pool,
+memory and time limits, SERVICE and the network, `serve` refusing an invalid graph). Not here: input limits that
+the application enforces itself (tests/test_hostile_inputs.py, in process).
 Figures (latencies, memory) are printed, never asserted as thresholds beyond generous sanity bounds.
 """
 
@@ -19,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from .support import ROOT
+from .support import ROOT, SECOND, edit_csv, set_cell, small_referential
 from .server import free_port, start_server
 
 CHEAP = "ASK { ?s ?p ?o }"
@@ -98,13 +101,24 @@ def graph_copy(dist_dir, tmp_path_factory):
     return folder
 
 
+# The hostile server's query time limit: long enough that legitimate heavy queries (the cache and result-size
+# tests, a long legal path) and the memory bomb's growth finish within it on a busy 2-core machine (the suite runs
+# on two pytest-xdist workers), short enough that the runaway queries stop soon. No assertion depends on its value.
+HOSTILE_TIMEOUT = 6.0
+
+
 @pytest.fixture(scope="module")
 def hostile(graph_copy, stub):
-    server = start_server(graph_copy, timeout=3.0, env={
+    server = start_server(graph_copy, timeout=HOSTILE_TIMEOUT, env={
         "CQP_GRAPH_WORKERS": "3", "CQP_GRAPH_WORKER_MEMORY": str(300 * 2**20),
         "CQP_GRAPH_CACHE_BYTES": str(CACHE_BYTES), "CQP_GRAPH_MAX_RESULT_BYTES": str(MAX_RESULT_BYTES),
         "CQP_GRAPH_CLIENT_CONCURRENCY": "2", "CQP_GRAPH_SERVICE_ALLOW": stub,
         "CQP_GRAPH_HEADER_TIMEOUT": "1.5", "CQP_GRAPH_BODY_TIMEOUT": "1.5", "CQP_GRAPH_CLIENT_CONNECTIONS": "12"})
+    try:
+        wait_full(server)  # every worker loaded before the first test: a query never waits for a start
+    except BaseException:
+        server.stop()
+        raise
     yield server
     server.stop()
 
@@ -640,17 +654,19 @@ def test_serve_refuses_a_dump_with_recorded_violations(dist_dir, tmp_path):
     assert "validation.json" in "".join(output.split()), "the message names the file"
 
 
-def test_serve_validates_the_graph_it_builds(data_copy, tmp_path):
-    from .support import edit_csv, set_cell
-
-    edit_csv(data_copy, "rules.csv", set_cell("code", "vae-block", "min_percent", "170"))
+def test_serve_validates_the_graph_it_builds(tmp_path):
+    """A threshold out of bounds in the data: `serve` builds, validates, refuses and publishes nothing (on the small
+    test referential, which validates quickly: what is checked is that serve validates, not the data)."""
+    data = small_referential(tmp_path)
+    edit_csv(data, "rules.csv", set_cell("code", "vae-block", "min_percent", "170"), referential=SECOND)
     dist = tmp_path / "dist"
     result = subprocess.run([sys.executable, "-m", "cqp_graph", "serve", "--port", str(free_port()),
-                             "--data", str(data_copy)],
+                             "--data", str(data)],
                             cwd=ROOT, env=dict(os.environ, CQP_GRAPH_DIST=str(dist)), capture_output=True,
                             text=True, timeout=180)
     assert result.returncode != 0
     assert "violation" in (result.stdout + result.stderr)
+    assert "rule/vae-block" in "".join((result.stdout + result.stderr).split()), "the message names the rule"
     assert not (dist / "graph.nt").exists(), "nothing is published"
 
 

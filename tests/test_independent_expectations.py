@@ -18,6 +18,7 @@ import yaml
 
 from cqp_graph.analyses.decisions import Decider, RuleBook
 from cqp_graph.query.catalogue import run_named
+from cqp_graph.query.knowledge import Knowledge
 
 from .support import ROOT, Seed, csv_rows, seed_or_skip, typographic_key
 
@@ -211,7 +212,7 @@ def _passing_candidate(store, catalogue, settings, route):
 def test_tutor_know_how_threshold_decides_as_the_seed_says(seed, store, catalogue, settings, route):
     threshold = Decimal(seed.thresholds()["formation-know-how-tutor"])
     know_how = next(c for c in seed.reference_labels() if c.startswith("RSF"))
-    book = RuleBook.load(store, settings, route)
+    book = RuleBook.load(Knowledge.over(store, settings), route)
     for value, awarded in ((threshold, True), (threshold - Decimal("0.01"), False), (threshold + 1, True)):
         blocks, data = _passing_candidate(store, catalogue, settings, route)
         data["know_how"] = {"tutor": {know_how: value}}
@@ -225,7 +226,7 @@ def test_tutor_know_how_threshold_decides_as_the_seed_says(seed, store, catalogu
                                         ("vae", "vae-block")])
 def test_block_threshold_decides_as_the_seed_says(seed, store, catalogue, settings, route, rule):
     threshold = Decimal(seed.thresholds()[rule])
-    book = RuleBook.load(store, settings, route)
+    book = RuleBook.load(Knowledge.over(store, settings), route)
     for value, acquired in ((threshold, True), (threshold - Decimal("0.01"), False)):
         blocks, data = _passing_candidate(store, catalogue, settings, route)
         data["blocks"][blocks[0]["code"]]["score"] = value
@@ -282,7 +283,7 @@ def test_hours_in_process_per_competence_block_domain_and_kind(seed, graph, sett
 
     path = ROOT / "examples" / name
     per_competence, unallocated = expected_hours(path.with_suffix(".yaml"), seed)
-    result = coverage_of_file(path, settings, graph)
+    result = coverage_of_file(path, settings, Knowledge.from_graph(graph, settings))
     assert {r["code"]: r["hours"] for r in result["competences"] if r["hours"]} == \
         {c: pytest.approx(float(h), abs=0.01) for c, h in per_competence.items() if h}
     domain_of = {c: next(d for d in ("PO", "OT", "R") if c.startswith(d)) for c in seed.reference_labels()}

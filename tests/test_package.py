@@ -5,6 +5,9 @@ The tree is copied to a temporary folder and built there (sdist first, then the 
 sdist: a file missing from the sdist is missing from the wheel). The fresh venv has no pip and
 reuses this venv's installed dependencies through a .pth line (never its .pth files, so the
 checkout's editable install cannot leak in: checked through `cqp_graph.__file__`).
+
+Lives here: the package as installed. Not here: the CLI's commands in the checkout (tests/test_build.py and the
+other command tests), CI's own check of the same (.ci/run).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import ROOT
+from .support import ROOT, SECOND, SECOND_REFERENTIAL
 from .server import free_port
 
 RESOURCES = ("ontology", "shapes", "queries", "data")
@@ -175,8 +178,9 @@ def test_home_and_data_point_elsewhere(installed, built, tmp_path):
     shutil.copytree(source / "shapes", home / "shapes")
     (home / "queries").mkdir()
     shutil.copy(source / "queries" / "missions.rq", home / "queries")
-    shutil.copytree(source / "data", home / "data")
-    missions = home / "data" / "agc-alimentaire" / "missions.csv"
+    # the small test referential: what is checked is where the files are read from, not the data
+    shutil.copytree(SECOND_REFERENTIAL, home / "data" / SECOND)
+    missions = home / "data" / SECOND / "missions.csv"
     text = missions.read_text(encoding="utf-8")
     missions.write_text(text.replace("M3,", "M3,Mission renommée pour le test — ", 1), encoding="utf-8")
     env = clean_env(CQP_GRAPH_HOME=str(home))
@@ -187,7 +191,8 @@ def test_home_and_data_point_elsewhere(installed, built, tmp_path):
     # --data alone: the packaged ontology, shapes and queries, with this data
     rows = json.loads(run([script, "query", "missions", "--format", "json", "--data", home / "data"], work).stdout)
     assert any(r["code"] == "M3" and "Mission renommée pour le test" in r["label"] for r in rows)
-    result = run([script, "build"], work, env=clean_env(CQP_GRAPH_DIST=str(tmp_path / "elsewhere")))
+    result = run([script, "build", "--data", home / "data"], work,
+                 env=clean_env(CQP_GRAPH_DIST=str(tmp_path / "elsewhere")))
     assert (tmp_path / "elsewhere" / "graph.ttl").exists(), result.stdout
 
 

@@ -22,6 +22,7 @@ from cqp_graph.analyses.coverage import coverage_of_file
 from cqp_graph.analyses.decisions import Decider, RuleBook
 from cqp_graph.namespaces import CQP
 from cqp_graph.query.catalogue import run_named
+from cqp_graph.query.knowledge import Knowledge
 from cqp_graph.exchange.rncp_import import import_rncp
 
 SLOW = hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -34,7 +35,7 @@ def referential(store, catalogue, settings):
     def q(name, **params):
         return run_named(store, catalogue.get(name), params, settings.base).rows
 
-    books = {route: RuleBook.load(store, settings, route) for route in ROUTES}
+    books = {route: RuleBook.load(Knowledge.over(store, settings), route) for route in ROUTES}
     return {
         "books": books,
         "blocks": [b["code"] for b in q("blocks")],
@@ -114,7 +115,8 @@ def programmes(ref):
     return st.lists(module, min_size=1, max_size=5)
 
 
-def test_coverage_hours_are_conserved_and_split_equally(referential, graph, settings, tmp_path):
+def test_coverage_hours_are_conserved_and_split_equally(referential, store, settings, tmp_path):
+    knowledge = Knowledge.over(store, settings)
     path = tmp_path / "programme.yaml"
 
     @hsettings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -125,7 +127,7 @@ def test_coverage_hours_are_conserved_and_split_equally(referential, graph, sett
              "activities": m["activities"], "activities_stand_for_mission": m["activities_stand_for_mission"]}
             for i, m in enumerate(modules, start=1)]}
         path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-        result = coverage_of_file(path, settings, graph)
+        result = coverage_of_file(path, settings, knowledge)
         expected: dict[str, Decimal] = defaultdict(Decimal)
         unallocated = Decimal(0)
         for m in modules:

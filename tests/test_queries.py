@@ -12,7 +12,7 @@ import pytest
 
 from cqp_graph.query.catalogue import QueryError, parse_query_file, run_named
 
-from .support import csv_rows
+from .support import FIRST, csv_rows
 
 REQUIRED = {"competences-for-mission", "competences", "unused-competences"}
 
@@ -76,7 +76,7 @@ def test_cli_formats():
     as_json = run_cli("query", "unused-competences", "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == [{"code": "RC1", "label": "Identifier les profils (typologies) des clients",
-                                           "kind": "C", "domain": "R"}]
+                                           "kind": "C", "domain": "R", "referential": FIRST}]
     as_csv = run_cli("query", "competences", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     codes = [r["code"] for name in ("competences.csv", "aptitudes.csv") for r in csv_rows(name)]

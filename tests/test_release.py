@@ -69,9 +69,9 @@ def test_second_release_lists_changes(filled, tmp_path):
 def test_refusals(filled, tmp_path, settings):
     _, filled_settings = filled
     make_release(filled_settings, "1.0.0", tmp_path / "releases")
-    with pytest.raises(ReleaseError, match="never overwritten"):
+    with pytest.raises(ReleaseError, match="jamais réécrite"):
         make_release(filled_settings, "1.0.0", tmp_path / "releases")
-    with pytest.raises(ReleaseError, match="MAJOR.MINOR.PATCH"):
+    with pytest.raises(ReleaseError, match="MAJEUR.MINEUR.CORRECTIF"):
         make_release(filled_settings, "v2", tmp_path / "releases")
     with pytest.raises(ReleaseError, match="eqf-level"):
         make_release(settings, "2.0.0", tmp_path / "other")

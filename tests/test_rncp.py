@@ -17,6 +17,7 @@ from cqp_graph.namespaces import CQP
 from cqp_graph.exchange.rncp_export import export_rncp
 from cqp_graph.exchange.rncp_import import import_rncp, split_competences
 from cqp_graph.graph.validate import validate_graph
+from cqp_graph.query.knowledge import Knowledge
 
 from .support import SHARED, csv_rows, need_shared
 
@@ -150,10 +151,9 @@ def test_cli_import_with_progress_and_report(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["rs"] == len(fiches)
 
 
-def test_export_has_the_exports_element_names_and_order(store, settings, tmp_path):
+def test_export_has_the_exports_element_names_and_order(store, settings):
     need(RNCP)
-    export_rncp(store, settings, tmp_path / "fiche.xml")
-    ours = ET.parse(tmp_path / "fiche.xml").getroot()
+    ours = ET.fromstring(export_rncp(Knowledge.over(store, settings), settings))
     assert ours.tag == "FICHES" and ours.findtext("VERSION_FLUX") == "4.1"
     fiche = ours.find("FICHE")
     reference_order = []
@@ -176,7 +176,7 @@ def test_export_has_the_exports_element_names_and_order(store, settings, tmp_pat
 def test_export_import_round_trip(store, settings, tmp_path, catalogue):
     from cqp_graph.query.catalogue import run_named
 
-    export_rncp(store, settings, tmp_path / "fiche.xml")
+    (tmp_path / "fiche.xml").write_bytes(export_rncp(Knowledge.over(store, settings), settings))
     report = import_rncp(tmp_path / "fiche.xml", tmp_path / "back.ttl", BASE)
     assert report.problems == [] and report.blocks == len(csv_rows("blocks.csv"))
     graph = Graph().parse(tmp_path / "back.ttl")

@@ -10,7 +10,8 @@ from rdflib import URIRef
 from rdflib.namespace import SKOS
 
 from cqp_graph.query.catalogue import run_named
-from cqp_graph.exchange.rome import load_rome, suggest, tokens
+from cqp_graph.exchange.rome import candidate_sheets, load_rome, suggest, tokens
+from cqp_graph.query.knowledge import Knowledge
 
 from .support import ROOT, SHARED, need_shared
 
@@ -34,9 +35,21 @@ def test_suggestions_are_reproducible_and_sensible(tmp_path):
     assert best["A4"]["object_label"] == "Sens du service client"
 
 
-def test_candidate_job_sheets_are_loaded():
+def test_candidate_job_sheets_come_from_the_data_and_rome(store, settings):
+    """The job's reviewed job sheets (rome-mappings.csv) and each one's parent sheet in ROME's own file."""
     need_shared(ROME)
-    items = load_rome(ROME)
+    mappings = csv.DictReader((ROOT / "data" / "agc-alimentaire" / "rome-mappings.csv").open(encoding="utf-8"))
+    aligned = {r["object_id"] for r in mappings if r["subject_id"] == "JOB" and r["object_type"] == "job"}
+    with next(ROME.glob("unix_referentiel_code_rome_v*_utf8.csv")).open(encoding="utf-8") as handle:
+        parents = {r["code_rome"]: r["code_rome_parent"] for r in csv.DictReader(handle)}
+    expected = aligned | {parents[code] for code in aligned}
+    assert len(expected) > len(aligned)  # a parent sheet the data does not name is searched too
+    assert set(candidate_sheets(Knowledge.over(store, settings), ROME)) == expected
+
+
+def test_candidate_job_sheets_are_loaded(store, settings):
+    need_shared(ROME)
+    items = load_rome(ROME, candidate_sheets(Knowledge.over(store, settings), ROME))
     jobs = {i.code: i.label for i in items if i.kind == "job"}
     assert jobs["D1409"] == "Assistant / Assistante administration des ventes"
     assert jobs["D1432"] == "Assistant / Assistante service clients"
@@ -56,7 +69,7 @@ def test_reviewed_mappings_become_triples(graph, settings, store, catalogue):
 
 def test_mapping_labels_are_romes_own(settings):
     need_shared(ROME)
-    labels = {i.code: i.label for i in load_rome(ROME)}
+    labels = {i.code: i.label for i in load_rome(ROME, None)}
     for mapping in csv.DictReader((ROOT / "data" / "agc-alimentaire" / "rome-mappings.csv").open(encoding="utf-8")):
         assert labels[mapping["object_id"]] == mapping["object_label"]
 

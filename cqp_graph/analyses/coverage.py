@@ -1,27 +1,41 @@
-"""Coverage of the referential by a training programme.
+"""Coverage of one referential by a training programme: what it trains, per block, mission, domain and kind.
 
-The facts come from SPARQL (queries/programme/ over the union of the programme and the
-referential); this module adds them up per block, mission, domain and kind, and splits
-hours. Hours: a module's hours are split equally among the referential competences it
-covers (a declared choice, stated in every report); hours of a module that covers none
-are counted apart.
+The facts come from SPARQL, through the knowledge layer: the programme's triples are loaded into a named graph
+of their own in the knowledge's store (a fresh name per call), the programme queries (queries/programme/) run
+over the referential and that graph alone, and the graph is removed when the figures are read. Nothing copies
+the referential graph; two calls at once each see their own programme only. This module adds the figures up
+per block, mission, domain and kind, and splits hours: a module's hours are split equally among the
+referential competences it covers (a declared choice, stated in every report); hours of a module that covers
+none are counted apart.
+
+Lives here: `coverage_of_file` (a programme file), `coverage_of_data` (a programme sent as text or already
+parsed, for the API) and `programme_coverage` (a programme graph already checked). Not here: reading and
+checking the programme (`cqp_graph.inputs.programme`), writing the report (`cqp_graph.present.render`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS
 
+from cqp_graph.analyses.network import competence_kinds, named_rows
 from cqp_graph.config import Settings
-from cqp_graph.analyses.network import natural_key
-from cqp_graph.query.catalogue import load_catalogue, run_named
+from cqp_graph.namespaces import ontology_ns
+from cqp_graph.numbers import natural_key
+from cqp_graph.query.knowledge import Knowledge, Referential
 
 HOURS_RULE = ("Les heures d'un module sont réparties à parts égales entre les compétences du référentiel "
               "qu'il couvre ; celles d'un module qui n'en couvre aucune sont comptées à part.")
+
+#: the names of the named graphs a programme is loaded into while it is measured (never published)
+SCRATCH_GRAPH_PREFIX = "urn:cqp-graph:programme-under-measure:"
 
 
 def _split(value: str | None) -> list[str]:
@@ -32,20 +46,74 @@ def _ratio(covered: int, total: int) -> float:
     return round(100 * covered / total, 1) if total else 0.0
 
 
-def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -> dict:
-    catalogue = load_catalogue(settings.queries_dir / "programme")
-    referential = load_catalogue(settings.queries_dir)
-    params = {"programme": str(programme)}
-    competences = run_named(store, catalogue.get("competence-coverage"), params, settings.base).rows
-    modules = run_named(store, catalogue.get("modules"), params, settings.base).rows
-    missions = run_named(store, referential.get("missions"), {}, settings.base).rows
-    blocks = run_named(store, referential.get("blocks"), {}, settings.base).rows
-    domains = run_named(store, referential.get("domains"), {}, settings.base).rows
-    title = next(iter(store.quads_for_pattern(ox.NamedNode(str(programme)),
-                                              ox.NamedNode("http://purl.org/dc/terms/title"), None)), None)
+class _ReferentialAnd:
+    """A store seen with one extra named graph merged into its default graph (pyoxigraph's dataset choice,
+    the same as a SPARQL `FROM`): what a programme query sees, and nothing of another call's programme."""
+
+    def __init__(self, store: ox.Store, graph: ox.NamedNode):
+        self._store = store
+        self._graph = graph
+
+    def query(self, sparql, **options):
+        return self._store.query(sparql, default_graph=[ox.DefaultGraph(), self._graph], **options)
+
+    def quads_for_pattern(self, subject, predicate, obj, graph=None):
+        return self._store.quads_for_pattern(subject, predicate, obj, graph)
+
+
+@contextmanager
+def _programme_loaded(knowledge: Knowledge, graph: Graph):
+    """A knowledge layer over the referential and `graph`, loaded for the time of the `with` into a named graph
+    of a fresh name in the knowledge's store, removed afterwards whatever happens."""
+    name = ox.NamedNode(f"{SCRATCH_GRAPH_PREFIX}{uuid.uuid4()}")
+    store = knowledge.store
+    try:
+        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=name)
+        yield Knowledge(_ReferentialAnd(store, name), knowledge.catalogue, knowledge.base, knowledge.catalogues)
+    finally:
+        store.remove_graph(name)
+
+
+def _certification_of(knowledge: Knowledge, graph: Graph, programme: URIRef) -> Referential:
+    target = str(graph.value(programme, ontology_ns(knowledge.base).forCertification) or "")
+    for referential in knowledge.referentials():
+        if referential.iri == target:
+            return referential
+    return knowledge.referential(None)
+
+
+def programme_coverage(knowledge: Knowledge, graph: Graph, programme: URIRef,
+                       referential: Referential | None = None) -> dict:
+    """The coverage report of the programme `programme` (its triples: `graph`, already checked) against
+    `referential` (default: the certification the programme names)."""
+    chosen = referential or _certification_of(knowledge, graph, programme)
+    with _programme_loaded(knowledge, graph) as scoped:
+        params = {"programme": str(programme)}
+        competences = scoped.rows("competence-coverage", "programme", **params)
+        modules = scoped.rows("modules", "programme", **params)
+    return _figures(knowledge, chosen, programme, graph.value(programme, DCTERMS.title), competences, modules)
+
+
+def _figures(knowledge: Knowledge, chosen: Referential, programme: URIRef, title, competences: list[dict],
+             modules: list[dict]) -> dict:
+    def rows(name, **params):
+        return named_rows(knowledge, chosen, name, **params)
+
+    missions = rows("missions")
+    blocks = rows("blocks")
+    domains = rows("domains")
+    kinds = competence_kinds(knowledge)
+    aptitudes = {k["code"] for k in kinds if k["aptitude"]}
+    kind_order = [k["code"] for k in kinds]
 
     covered = {c["code"]: c["modules"] > 0 for c in competences}
     by_code = {c["code"]: c for c in competences}
+    position: dict[str, int] = {}
+    for index, m in enumerate(modules):
+        position.setdefault(m["code"], index)
+
+    def in_programme_order(codes: list[str]) -> list[str]:
+        return sorted(codes, key=lambda code: (position.get(code, len(position)), code))
 
     # hours: split each module's hours among the competences it covers
     hours_per_competence: dict[str, Decimal] = defaultdict(Decimal)
@@ -85,27 +153,30 @@ def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -
     by_domain = group(lambda c: c["domain"], [d["code"] for d in domains])
     for row, domain in zip(by_domain, domains):
         row["label"] = domain["label"]
-    by_kind = group(lambda c: c["kind"], sorted({c["kind"] for c in competences}, key=["C", "SF", "A"].index))
+    present = {c["kind"] for c in competences}
+    by_kind = group(lambda c: c["kind"], [k for k in kind_order if k in present]
+                    + sorted(present - set(kind_order)))
 
-    required = run_named(store, referential.get("requirements"), {}, settings.base).rows
     needs = defaultdict(list)
-    for r in required:
+    for r in rows("requirements"):
         needs[r["mission"]].append(r["competence"])
     trained_activities = {a for m in module_rows for a in m["activities"]}
     by_mission = []
     for mission in missions:
         codes = needs[mission["code"]]
         done = [c for c in codes if covered.get(c)]
+        own = {a["code"] for a in rows("activities-of-mission", mission=mission["code"])}
         by_mission.append({
             "key": mission["code"], "label": mission["label"], "total": len(codes), "covered": len(done),
             "percent": _ratio(len(done), len(codes)), "uncovered": [c for c in codes if not covered.get(c)],
-            "activities_trained": sorted(a for a in trained_activities if a.startswith(mission["code"] + "A")),
+            "activities_trained": sorted(trained_activities & own, key=natural_key),
         })
 
-    coded = [c for c in competences if c["kind"] != "A"]
+    coded = [c for c in competences if c["kind"] not in aptitudes]
     return {
         "programme": str(programme),
-        "title": title.object.value if title else "",
+        "referential": chosen.name,
+        "title": str(title) if title is not None else "",
         "summary": {
             "modules": len(module_rows),
             "hours": float(sum(Decimal(str(m["hours"])) for m in module_rows)),
@@ -118,7 +189,7 @@ def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -
         },
         "competences": [{
             "code": c["code"], "label": c["label"], "kind": c["kind"], "domain": c["domain"], "block": c["block"],
-            "covered": covered[c["code"]], "modules": _split(c["module_codes"]),
+            "covered": covered[c["code"]], "modules": in_programme_order(_split(c["module_codes"])),
             "hours": round(float(hours_per_competence[c["code"]]), 2),
         } for c in competences],
         "uncovered": [c["code"] for c in competences if not covered[c["code"]]],
@@ -133,19 +204,29 @@ def programme_coverage(store: ox.Store, programme: URIRef, settings: Settings) -
     }
 
 
-def coverage_of_file(path: Path, settings: Settings, referential_graph: Graph, referential: str | None = None,
-                     text: str | None = None, fmt: str | None = None) -> dict:
-    """Load, check and measure a programme file against the built referential graph."""
-    from cqp_graph.graph.assemble import load_input_shapes, referential_folders
-    from cqp_graph.inputs.programme import load_programme
-    from cqp_graph.query.store import store_from_graph
+def coverage_of_data(data: str | dict, settings: Settings, knowledge: Knowledge, referential: str | None = None,
+                     *, fmt: str = "yaml", source: str | None = None) -> dict:
+    """Check and measure a programme sent as text (`fmt` "yaml" — JSON included — or "csv") or already parsed
+    (a dict), for the referential it declares or `referential` (None: the only one of the graph).
 
-    if referential is None:
-        folders = referential_folders(settings)
-        referential = folders[0].name if len(folders) == 1 else None
+    `source` names the programme in error messages (default « programme.<fmt> »). Raises InputError for a bad
+    programme, UnknownReferential when no referential is named and the graph holds several.
+    """
+    from cqp_graph.graph.assemble import load_input_shapes
     from cqp_graph.inputs.files import InputLimits
+    from cqp_graph.inputs.programme import load_programme
 
-    graph, programme = load_programme(path, referential_graph, load_input_shapes(settings, "programme"),
-                                      settings.base, referential, text=text, fmt=fmt, limits=InputLimits.of(settings))
-    store = store_from_graph(referential_graph + graph)
-    return programme_coverage(store, programme, settings)
+    source = source or f"programme.{'csv' if fmt == 'csv' else 'yaml'}"
+    graph, programme, chosen = load_programme(source, knowledge, load_input_shapes(settings, "programme"),
+                                              referential, text=data, fmt=fmt, limits=InputLimits.of(settings))
+    return programme_coverage(knowledge, graph, programme, chosen)
+
+
+def coverage_of_file(path: Path | str, settings: Settings, knowledge: Knowledge,
+                     referential: str | None = None) -> dict:
+    """Read, check and measure a programme file (YAML, JSON or CSV, after its extension)."""
+    from cqp_graph.inputs.files import InputLimits, read_text
+
+    text = read_text(Path(path), InputLimits.of(settings))
+    fmt = "csv" if str(path).lower().endswith(".csv") else "yaml"
+    return coverage_of_data(text, settings, knowledge, referential, fmt=fmt, source=str(path))

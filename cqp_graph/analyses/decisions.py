@@ -1,10 +1,15 @@
-"""The certification-decision engine: a candidate's results against the rules of the graph.
+"""The certification-decision engine: a candidate's results against the rules of one referential.
 
 Every threshold, the route's rules, what each rule decides (block, unit or the whole
 CQP) and the declared choice for combining evaluators' results are read from the graph
-through the named queries; nothing here knows a number of the referential. Each rule is a
-minimum ("au minimum", "au moins égal", "ne peut être inférieur"): a result passes when it
-is greater than or equal to the threshold.
+through the named queries, for the referential the results are for; nothing here knows a
+number of the referential. Each rule is a minimum ("au minimum", "au moins égal", "ne peut
+être inférieur"): a result passes when it is greater than or equal to the threshold.
+
+Lives here: `RuleBook` (what the graph says about deciding on one route of one referential), `Decider`,
+`decide_file` / `decide_data` (check the results, then decide) and `decision_text` (the decision as a jury
+reads it). Not here: reading and checking the results (`cqp_graph.inputs.candidates`), writing numbers the
+French way (`cqp_graph.numbers`).
 """
 
 from __future__ import annotations
@@ -13,25 +18,17 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import pyoxigraph as ox
-from rdflib import Graph
-
+from cqp_graph.analyses.network import named_rows
 from cqp_graph.config import Settings
-from cqp_graph.query.catalogue import load_catalogue, run_named
+from cqp_graph.numbers import pct
+from cqp_graph.query.knowledge import Knowledge, Referential
+
+__all__ = ["AGGREGATIONS", "Check", "Decider", "RuleBook", "decide_data", "decide_file", "decision_text", "pct"]
 
 AGGREGATIONS = {
     "mean": ("moyenne", lambda values: sum(values) / len(values)),
     "min": ("minimum", min),
 }
-
-
-def pct(value: Decimal | None) -> str:
-    """A percentage the French way: 68 %, 69,99 %."""
-    if value is None:
-        return "—"
-    value = Decimal(value).quantize(Decimal("0.01")).normalize()
-    text = format(value, "f").replace(".", ",")
-    return f"{text} %"
 
 
 @dataclass
@@ -66,12 +63,16 @@ class RuleBook:
     evaluators: dict[str, str]
     settings: dict[str, dict]
 
+    referential: Referential | None = None
+
     @classmethod
-    def load(cls, store: ox.Store, settings: Settings, route: str) -> "RuleBook":
-        catalogue = load_catalogue(settings.queries_dir)
+    def load(cls, knowledge: Knowledge, route: str, referential: str | None = None) -> "RuleBook":
+        """The rules of `route` in `referential` (a name; None: the only one, UnknownReferential when there
+        are several); ValueError naming the known routes for an unknown one."""
+        chosen = knowledge.referential(referential)
 
         def rows(name, **params):
-            return run_named(store, catalogue.get(name), params, settings.base).rows
+            return named_rows(knowledge, chosen, name, **params)
 
         routes = {r["code"]: r for r in rows("routes")}
         if route not in routes:
@@ -84,6 +85,7 @@ class RuleBook:
             competences={c["code"]: c for c in rows("competences")},
             evaluators={e["code"]: e["label"] for e in rows("evaluators")},
             settings={s["code"]: s for s in rows("settings")},
+            referential=chosen,
         )
 
 
@@ -195,6 +197,7 @@ class Decider:
         awarded = not reasons and bool(blocks_out)
         return {
             "candidate": self.data.get("candidate"),
+            "referential": book.referential.name if book.referential else None,
             "route": {"code": book.route["code"], "label": book.route["label"]},
             "decision": "awarded" if awarded else "not awarded",
             "decision_fr": "CQP délivré" if awarded else "CQP non délivré",
@@ -211,28 +214,45 @@ class Decider:
         }
 
 
-def decide_file(path: Path | str, settings: Settings, referential_graph: Graph, referential: str | None = None,
-                text: str | None = None, store: ox.Store | None = None) -> dict:
-    """Check a results file with its shape, then decide (`store`: the referential's, if already loaded)."""
-    from cqp_graph.inputs.candidates import load_results
-    from cqp_graph.graph.assemble import load_input_shapes, referential_folders
-    from cqp_graph.query.store import store_from_graph
+def decide_data(data: str | dict, settings: Settings, knowledge: Knowledge, referential: str | None = None,
+                *, source: str = "results.yaml") -> dict:
+    """Check a candidate's results with their shape, then decide, for the referential they declare or
+    `referential` (None: the only one of the graph).
 
-    if referential is None:
-        folders = referential_folders(settings)
-        referential = folders[0].name if len(folders) == 1 else None
+    `data` is the results' text (YAML or JSON, read with its line numbers) or the results already parsed (a
+    dict); `source` names them in error messages. Raises InputError for bad results, UnknownReferential when
+    no referential is named and the graph holds several.
+    """
+    from cqp_graph.graph.assemble import load_input_shapes
+    from cqp_graph.inputs.candidates import load_results
     from cqp_graph.inputs.files import InputLimits
 
-    _graph, _node, data = load_results(path, referential_graph, load_input_shapes(settings, "results"),
-                                       settings.base, referential, text=text, limits=InputLimits.of(settings))
-    book = RuleBook.load(store or store_from_graph(referential_graph), settings, str(data["route"]))
-    return Decider(book, data).decide()
+    shapes = load_input_shapes(settings, "results")
+    limits = InputLimits.of(settings)
+    if isinstance(data, str):
+        _graph, _node, results, chosen = load_results(source, knowledge, shapes, referential, text=data,
+                                                      limits=limits)
+    else:
+        _graph, _node, results, chosen = load_results(source, knowledge, shapes, referential, data=data,
+                                                      limits=limits)
+    book = RuleBook.load(knowledge, str(results["route"]), chosen.name)
+    return Decider(book, results).decide()
+
+
+def decide_file(path: Path | str, settings: Settings, knowledge: Knowledge, referential: str | None = None) -> dict:
+    """Read a results file (YAML or JSON, within the settings' input limits), check it, then decide."""
+    from cqp_graph.inputs.files import InputLimits, read_text
+
+    text = read_text(Path(path), InputLimits.of(settings))
+    return decide_data(text, settings, knowledge, referential, source=str(path))
 
 
 def decision_text(decision: dict) -> str:
     lines = []
     who = decision.get("candidate") or "candidat"
     lines.append(f"{who} — {decision['route']['label']}")
+    if decision.get("referential"):
+        lines.append(f"Référentiel : {decision['referential']}")
     lines.append(f"Décision : {decision['decision_fr'].upper()}")
     for reason in decision["reasons"]:
         lines.append(f"  · {reason}")

@@ -1,8 +1,14 @@
-"""Network analyses of the referential (networkx).
+"""Network analyses of one referential (networkx): transversality, mission similarity, gaps, clusters.
 
-The facts come from the named queries (one source of truth for "what is a
-requirement"); networkx does the graph work: the bipartite mission–competence
-graph, transversality, mission similarity, coverage gaps and clusters.
+The facts come from the named queries, through the knowledge layer (one source of truth for "what is a
+requirement"); networkx does the graph work on the bipartite mission–competence graph. Which competence
+kinds exist, how they are named and which of them the job requires as a whole (aptitudes, outside any
+mission) is read from the graph too (`competence_kinds`).
+
+Lives here: `ReferentialFacts` (what the analyses read, for one referential), `bipartite_graph`, the analyses
+and `sides` (a bipartite graph's missions and competences, in natural order). Not here: drawing them
+(`cqp_graph.present.pictures`), the coverage report's arrangement (`cqp_graph.analyses.report`), how codes
+sort (`cqp_graph.numbers`).
 """
 
 from __future__ import annotations
@@ -11,23 +17,43 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import networkx as nx
-import pyoxigraph as ox
 from networkx.algorithms import bipartite
 
-from cqp_graph.query.catalogue import QueryCatalogue, run_named
+from cqp_graph.numbers import natural_key
+from cqp_graph.query.knowledge import Knowledge, Referential
+
+__all__ = ["ANALYSES", "ReferentialFacts", "bipartite_graph", "clusters", "competence_kinds", "coverage_gaps",
+           "mission_similarity", "named_rows", "natural_key", "run_all", "sides", "summary", "transversality"]
+
+_KINDS = """
+SELECT ?code ?label ?aptitude WHERE {
+  ?kind a cqp:CompetenceKind ; skos:notation ?code .
+  OPTIONAL { ?kind skos:prefLabel ?label FILTER (LANGMATCHES(LANG(?label), "fr")) }
+  BIND (?kind = cqp:aptitude AS ?aptitude)
+}
+ORDER BY ?aptitude ?code
+"""
 
 
-def natural_key(code: str):
-    """Sort key that orders RC2 before RC10."""
-    import re
+def competence_kinds(knowledge: Knowledge) -> list[dict]:
+    """The competence kinds of the ontology: `code` (its notation), `label` (French) and `aptitude` (true for
+    the kind the whole job requires, outside any mission), the coded kinds first, by notation."""
+    return [{"code": k["code"], "label": k["label"] or k["code"], "aptitude": bool(k["aptitude"])}
+            for k in knowledge.select(_KINDS).rows]
 
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", code)]
+
+def named_rows(knowledge: Knowledge, referential: Referential, name: str, catalogue: str | None = None,
+               **params) -> list[dict]:
+    """The rows of a named query for one referential (its `referential` parameter bound to its name)."""
+    return knowledge.rows(name, catalogue, referential=referential.name, **params)
 
 
 @dataclass
 class ReferentialFacts:
-    """What the analyses need, read through the named queries."""
+    """What the analyses need about one referential, read through the named queries."""
 
+    referential: Referential
+    kinds: list[dict]
     missions: list[dict]
     competences: list[dict]
     requirements: list[dict]
@@ -37,21 +63,35 @@ class ReferentialFacts:
     units: list[dict]
 
     @classmethod
-    def load(cls, store: ox.Store, catalogue: QueryCatalogue, base: str) -> "ReferentialFacts":
-        def rows(name):
-            return run_named(store, catalogue.get(name), {}, base).rows
+    def load(cls, knowledge: Knowledge, referential: str | None = None) -> "ReferentialFacts":
+        """The facts of `referential` (a name; None: the only one, UnknownReferential when there are several)."""
+        chosen = knowledge.referential(referential)
 
-        return cls(rows("missions"), rows("competences"), rows("requirements"), rows("mission-domain-matrix"),
-                   rows("blocks"), rows("domains"), rows("units"))
+        def rows(name):
+            return named_rows(knowledge, chosen, name)
+
+        return cls(chosen, competence_kinds(knowledge), rows("missions"), rows("competences"), rows("requirements"),
+                   rows("mission-domain-matrix"), rows("blocks"), rows("domains"), rows("units"))
+
+    @property
+    def aptitude_kinds(self) -> set[str]:
+        """The notations of the kinds the whole job requires (aptitudes), never a mission."""
+        return {k["code"] for k in self.kinds if k["aptitude"]}
+
+    @property
+    def coded_kinds(self) -> list[str]:
+        """The notations of the kinds missions require (knowledge, know-how), in the graph's order."""
+        return [k["code"] for k in self.kinds if not k["aptitude"]]
 
 
 def bipartite_graph(facts: ReferentialFacts) -> nx.Graph:
     """Missions on one side, coded competences on the other; an edge where a mission needs a competence."""
     graph = nx.Graph()
+    aptitudes = facts.aptitude_kinds
     for m in facts.missions:
         graph.add_node(m["code"], bipartite=0, type="mission", label=m["label"])
     for c in facts.competences:
-        if c["kind"] == "A":
+        if c["kind"] in aptitudes:
             continue  # aptitudes are required by the whole job, not by missions
         graph.add_node(c["code"], bipartite=1, type="competence", label=c["label"], kind=c["kind"],
                        domain=c["domain"])
@@ -60,15 +100,17 @@ def bipartite_graph(facts: ReferentialFacts) -> nx.Graph:
     return graph
 
 
-def _sides(graph: nx.Graph) -> tuple[list[str], list[str]]:
+def sides(graph: nx.Graph) -> tuple[list[str], list[str]]:
+    """The missions and the competences of a bipartite graph, each in natural code order."""
     missions = sorted((n for n, d in graph.nodes(data=True) if d["type"] == "mission"), key=natural_key)
     competences = sorted((n for n, d in graph.nodes(data=True) if d["type"] == "competence"), key=natural_key)
     return missions, competences
 
 
+
 def transversality(graph: nx.Graph) -> list[dict]:
     """Per competence: how many missions need it, its degree and betweenness centrality."""
-    missions, competences = _sides(graph)
+    missions, competences = sides(graph)
     degree = bipartite.degree_centrality(graph, missions)
     betweenness = bipartite.betweenness_centrality(graph, missions)
     out = [{
@@ -85,7 +127,7 @@ def transversality(graph: nx.Graph) -> list[dict]:
 
 def mission_similarity(graph: nx.Graph) -> list[dict]:
     """Jaccard similarity of the competence sets of every pair of missions."""
-    missions, _ = _sides(graph)
+    missions, _ = sides(graph)
     out = []
     for a, b in combinations(missions, 2):
         sa, sb = set(graph.neighbors(a)), set(graph.neighbors(b))
@@ -100,7 +142,7 @@ def mission_similarity(graph: nx.Graph) -> list[dict]:
 
 def coverage_gaps(graph: nx.Graph, facts: ReferentialFacts) -> dict:
     """Competences no mission needs, domains absent from a mission, blocks without a rule, units without a block."""
-    _, competences = _sides(graph)
+    _, competences = sides(graph)
     return {
         "competences_needed_by_no_mission": [c for c in competences if graph.degree(c) == 0],
         "domains_absent_from_mission": [
@@ -114,7 +156,7 @@ def coverage_gaps(graph: nx.Graph, facts: ReferentialFacts) -> dict:
 
 def clusters(graph: nx.Graph, seed: int = 42) -> dict:
     """Competences grouped two ways: identical mission profiles, and Louvain communities of the co-requirement graph."""
-    missions, competences = _sides(graph)
+    missions, competences = sides(graph)
     profiles: dict[tuple, list[str]] = {}
     for c in competences:
         profiles.setdefault(tuple(sorted(graph.neighbors(c), key=natural_key)), []).append(c)
@@ -138,7 +180,7 @@ def clusters(graph: nx.Graph, seed: int = 42) -> dict:
 
 
 def summary(graph: nx.Graph) -> dict:
-    missions, competences = _sides(graph)
+    missions, competences = sides(graph)
     return {
         "missions": len(missions),
         "coded_competences": len(competences),

@@ -1,4 +1,8 @@
-"""Export the certification to the European Learning Model (ELM 3.1) for Europass / QDR.
+"""The European Learning Model (ELM 3.1) export of one referential, for Europass / QDR, as a graph or bytes.
+
+Lives here: `elm_graph` (the referential as ELM triples) and `export_elm` (those triples as Turtle or JSON-LD
+bytes), read from named queries through a `Knowledge`. Not here: writing files (the caller, through
+`cqp_graph.publish.atomic`, or a release), the project's own dumps (`cqp_graph.publish.dumps`).
 
 The certification becomes an elm:Qualification with its competences as elm:LearningOutcome,
 its blocks as partial qualifications (elm:hasPart) and its routes as
@@ -6,20 +10,19 @@ elm:LearningAssessmentSpecification (elm:provenBy) whose descriptions state the 
 Only ELM terms are written: the profile's shapes are closed. Values the profile requires
 and the source does not give (EQF and national levels, ISCED-F field, language) are read
 from data/<referential>/publication.csv; when one is empty the export refuses to run and
-names it, rather than invent it.
+names it, rather than invent it. With several referentials in the graph the caller names one
+(`referential`); with one, it may leave it out.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from cqp_graph.config import Settings
-from cqp_graph.analyses.decisions import pct
-from cqp_graph.query.catalogue import load_catalogue, run_named
+from cqp_graph.numbers import pct
+from cqp_graph.query.knowledge import Knowledge
 
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
@@ -28,13 +31,24 @@ ISCED_SCHEME = URIRef("http://data.europa.eu/snb/isced-f/25831c2")
 NQF_SCHEME = URIRef("http://data.europa.eu/snb/qdr/25831c2")
 LANGUAGE_SCHEME = URIRef("http://publications.europa.eu/resource/authority/language")
 REQUIRED = ("eqf-level", "nqf-level", "isced-f", "language")
+#: the formats export_elm writes (rdflib serialiser names)
+FORMATS = ("turtle", "json-ld")
+CONTEXT = {"elm": str(ELM), "dc": str(DCTERMS), "skos": str(SKOS), "adms": str(ADMS)}
+
+_PURPOSE = """
+SELECT ?cert ?purpose WHERE { ?cert a cqp:Certification ; cqp:jobProfile/cqp:purpose ?purpose }
+"""
 
 
 class MissingSetting(ValueError):
-    def __init__(self, code: str, label: str):
+    """A value the ELM profile requires is empty in the referential's publication.csv."""
+
+    def __init__(self, code: str, label: str, referential: str | None = None):
         self.code = code
-        super().__init__(f"the ELM profile needs '{code}', which the data does not give: set it in "
-                         f"data/<referential>/publication.csv (value and source). {label}")
+        self.referential = referential
+        folder = f"data/{referential}" if referential else "data/<référentiel>"
+        super().__init__(f"le profil ELM exige « {code} », que les données ne donnent pas : renseignez-le dans "
+                         f"{folder}/publication.csv (valeur et source). {label}".rstrip())
 
 
 def _concept(graph: Graph, iri: URIRef, scheme: URIRef, notation: str, label: str, lang: str = "en"):
@@ -46,21 +60,22 @@ def _concept(graph: Graph, iri: URIRef, scheme: URIRef, notation: str, label: st
     return iri
 
 
-def elm_graph(store: ox.Store, settings: Settings) -> Graph:
-    catalogue = load_catalogue(settings.queries_dir)
+def elm_graph(knowledge: Knowledge, settings: Settings, referential: str | None = None) -> Graph:
+    """The referential as an ELM qualification (MissingSetting when publication.csv lacks a required value)."""
+    chosen = knowledge.referential(referential)
 
-    def rows(name, **params):
-        return run_named(store, catalogue.get(name), params, settings.base).rows
+    def rows(name, **params):  # `referential` as given: None is the only referential, every row is its own
+        return knowledge.rows(name, referential=referential, **params)
 
     publication = {r["code"]: r for r in rows("publication-settings")}
     for code in REQUIRED:
         if code not in publication or not publication[code]["value"]:
-            raise MissingSetting(code, publication.get(code, {}).get("label", ""))
+            raise MissingSetting(code, publication.get(code, {}).get("label", ""), chosen.name)
     values = {code: str(publication[code]["value"]).strip() for code in REQUIRED}
-    summary = rows("certification-summary")[0]
-    purpose = next(iter(store.query("SELECT ?p WHERE { ?j a cqp:JobProfile ; cqp:purpose ?p }",
-                                    prefixes={"cqp": settings.base + "ontology#"})), None)
-    root = f"{settings.base}elm/rncp{summary['rncp']}"
+    summary = knowledge.one("certification-summary", referential=referential)
+    purpose = next(iter(knowledge.select(_PURPOSE, {"cert": ox.NamedNode(chosen.iri)}).rows), None)
+    # the RNCP fiche names the qualification; a referential not (yet) registered is named by its folder
+    root = f"{settings.base}elm/rncp{summary['rncp']}" if summary["rncp"] else f"{settings.base}elm/{chosen.name}"
     g = Graph()
     for prefix, ns in (("elm", ELM), ("dc", DCTERMS), ("skos", SKOS), ("adms", ADMS)):
         g.bind(prefix, ns)
@@ -102,11 +117,12 @@ def elm_graph(store: ox.Store, settings: Settings) -> Graph:
 
     cert = URIRef(root)
     title = f"{summary['title']}"
-    qualification(cert, title, purpose["p"].value if purpose else None, list(outcomes.values()), False)
-    identifier = BNode("id-rncp")
-    g.add((cert, ADMS.identifier, identifier))
-    g.add((identifier, RDF.type, ELM.Identifier))
-    g.add((identifier, SKOS.notation, Literal(f"RNCP{summary['rncp']}")))
+    qualification(cert, title, purpose["purpose"] if purpose else None, list(outcomes.values()), False)
+    if summary["rncp"]:
+        identifier = BNode("id-rncp")
+        g.add((cert, ADMS.identifier, identifier))
+        g.add((identifier, RDF.type, ELM.Identifier))
+        g.add((identifier, SKOS.notation, Literal(f"RNCP{summary['rncp']}")))
 
     for block in rows("blocks"):
         node = URIRef(f"{root}/block/{block['code']}")
@@ -134,17 +150,12 @@ def elm_graph(store: ox.Store, settings: Settings) -> Graph:
     return g
 
 
-def export_elm(store: ox.Store, settings: Settings, output: Path) -> Path:
-    from cqp_graph.publish.atomic import write_bytes
-
-    graph = elm_graph(store, settings)
-    output = Path(output)
-    if output.suffix in (".jsonld", ".json"):
-        context = {"elm": str(ELM), "dc": str(DCTERMS), "skos": str(SKOS), "adms": str(ADMS)}
-        data = graph.serialize(format="json-ld", context=context, auto_compact=True).encode("utf-8")
-    elif output.suffix in (".ttl", ".turtle"):
-        data = graph.serialize(format="turtle", encoding="utf-8")
-    else:
-        raise ValueError(f"{output}: write .ttl or .jsonld")
-    write_bytes(output, data)
-    return output
+def export_elm(knowledge: Knowledge, settings: Settings, referential: str | None = None,
+               fmt: str = "turtle") -> bytes:
+    """The referential's ELM qualification as `fmt` ("turtle" or "json-ld") bytes. Writes nothing."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format ELM inconnu « {fmt} » : {' ou '.join(FORMATS)}")
+    graph = elm_graph(knowledge, settings, referential)
+    if fmt == "json-ld":
+        return graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True).encode("utf-8")
+    return graph.serialize(format="turtle", encoding="utf-8")

@@ -1,25 +1,49 @@
-"""Write the certification as an RNCP fiche, in the shape of France Compétences' export (flux 4.1).
+"""The RNCP fiche export: one referential as France Compétences' export shape (flux 4.1), as XML bytes.
+
+Lives here: `export_rncp` (the whole `FICHES` document) and `fiche_element` (one `FICHE`), built from named
+queries through a `Knowledge`. Not here: writing the file (the caller, through `cqp_graph.publish.atomic`, or
+a release), importing the register's exports (`rncp_import`).
 
 Elements keep the export's names and order. Only what the graph knows is written: the level
 (NOMENCLATURE_EUROPE) only where a level is known, the NSF code without a label the data does not
 give, the certifier without a SIRET. Block codes follow the register's scheme: block Bn of the
 referential is RNCP<number>BC0n. Each block's competence list is the competences of the domain it
 certifies, one dash item each; its assessment modalities are the rules of the routes, written from
-the graph.
+the graph. With several referentials in the graph the caller names one (`referential`); with one, it
+may leave it out.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pyoxigraph as ox
 
 from cqp_graph.config import Settings
-from cqp_graph.analyses.decisions import pct
-from cqp_graph.query.catalogue import load_catalogue, run_named
+from cqp_graph.exchange.rome import job_alignments
+from cqp_graph.numbers import pct
+from cqp_graph.query.knowledge import Knowledge
 
-ROUTE_JURIES = {"vae": "SI_JURY_VAE"}  # only routes whose register counterpart is certain
+FLUX_VERSION = "4.1"
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+
+_DETAILS = """
+SELECT ?cert ?abbr ?type ?purpose WHERE {
+  ?cert a cqp:Certification .
+  OPTIONAL { ?cert cqp:abbreviation ?abbr }
+  OPTIONAL { ?cert dct:type ?type }
+  OPTIONAL { ?cert cqp:jobProfile/cqp:purpose ?purpose }
+}
+"""
+
+
+class MissingRncpNumber(ValueError):
+    """The referential has no RNCP number: its fiche cannot be numbered."""
+
+    def __init__(self, referential: str):
+        self.referential = referential
+        super().__init__(f"le référentiel « {referential} » n'a pas de numéro RNCP (certification.csv : "
+                         "rncp_number) : sa fiche RNCP ne peut pas être numérotée")
 
 
 def block_code(rncp_number: str, order: int) -> str:
@@ -33,35 +57,31 @@ def _sub(parent, tag: str, text: str | None = None):
     return element
 
 
-def fiche_element(store: ox.Store, settings: Settings) -> ET.Element:
-    catalogue = load_catalogue(settings.queries_dir)
+def fiche_element(knowledge: Knowledge, settings: Settings, referential: str | None = None) -> ET.Element:
+    """The `FICHE` element of one referential (UnknownReferential when it is not named among several)."""
+    chosen = knowledge.referential(referential)
 
-    def rows(name, **params):
-        return run_named(store, catalogue.get(name), params, settings.base).rows
+    def rows(name, **params):  # `referential` as given: None is the only referential, every row is its own
+        return knowledge.rows(name, referential=referential, **params)
 
-    summary = rows("certification-summary")[0]
+    summary = knowledge.one("certification-summary", referential=referential)
     number = summary["rncp"]
     if not number:
-        raise ValueError("the certification has no RNCP number (certification.csv: rncp_number)")
-    details = next(iter(store.query(
-        """SELECT ?abbr ?type ?purpose ?lang WHERE { ?c a cqp:Certification ; cqp:jobProfile ?job .
-           OPTIONAL { ?c cqp:abbreviation ?abbr } OPTIONAL { ?c dct:type ?type }
-           OPTIONAL { ?job cqp:purpose ?purpose } OPTIONAL { ?c dct:language ?lang } }""",
-        prefixes={"cqp": settings.base + "ontology#", "dct": "http://purl.org/dc/terms/"})), None)
-    level = rows("publication-settings")
-    known = {r["code"]: r["value"] for r in level if r["value"]}
+        raise MissingRncpNumber(chosen.name)
+    details = next(iter(knowledge.select(_DETAILS, {"cert": ox.NamedNode(chosen.iri)}).rows), {})
+    known = {r["code"]: r["value"] for r in rows("publication-settings") if r["value"]}
 
     fiche = ET.Element("FICHE")
     _sub(fiche, "NUMERO_FICHE", f"RNCP{number}")
     _sub(fiche, "INTITULE", summary["title"])
-    if details is not None and details["abbr"] is not None:
+    if details.get("abbr") is not None:
         abbr = _sub(fiche, "ABREGE")
-        _sub(abbr, "CODE", details["abbr"].value)
-        if details["type"] is not None:
-            _sub(abbr, "LIBELLE", details["type"].value)
+        _sub(abbr, "CODE", details["abbr"])
+        if details.get("type") is not None:
+            _sub(abbr, "LIBELLE", details["type"])
     if known.get("rncp-level"):
         nomenclature = _sub(fiche, "NOMENCLATURE_EUROPE")
-        _sub(nomenclature, "NIVEAU", known["rncp-level"])
+        _sub(nomenclature, "NIVEAU", str(known["rncp-level"]))
     if summary["nsf"]:
         nsf = _sub(_sub(fiche, "CODES_NSF"), "NSF")
         _sub(nsf, "CODE", summary["nsf"])
@@ -69,10 +89,10 @@ def fiche_element(store: ox.Store, settings: Settings) -> ET.Element:
         certifier = _sub(_sub(fiche, "CERTIFICATEURS"), "CERTIFICATEUR")
         _sub(certifier, "NOM_CERTIFICATEUR", summary["certifier"])
     missions = rows("missions")
-    if details is not None and details["purpose"] is not None:
-        activities = details["purpose"].value + " " + " ".join(f"{m['code']} : {m['label']}." for m in missions)
+    if details.get("purpose") is not None:
+        activities = details["purpose"] + " " + " ".join(f"{m['code']} : {m['label']}." for m in missions)
         _sub(fiche, "ACTIVITES_VISEES", activities)
-    jobs = [r for r in rows("rome-alignments") if r["rome_kind"] == "job" and r["subject"] == "JOB"]
+    jobs = job_alignments(knowledge, referential)
     if jobs:
         codes = _sub(fiche, "CODES_ROME")
         for job in jobs:
@@ -80,8 +100,9 @@ def fiche_element(store: ox.Store, settings: Settings) -> ET.Element:
             _sub(rome, "CODE", job["rome_code"])
             _sub(rome, "LIBELLE", job["rome_label"])
     routes = {r["code"]: r for r in rows("routes")}
-    for code, element in ROUTE_JURIES.items():
-        if code in routes:
+    for code, route in routes.items():
+        element = route.get("rncp_jury")
+        if element:
             jury = _sub(fiche, element)
             _sub(jury, "ACTIF", "Oui")
             text = " ; ".join(s["label"] for s in rows("route-steps", route=code))
@@ -92,7 +113,8 @@ def fiche_element(store: ox.Store, settings: Settings) -> ET.Element:
     for block in rows("blocks"):
         order = int(block["code"].lstrip("B")) if block["code"].lstrip("B").isdigit() else None
         if order is None:
-            raise ValueError(f"block {block['code']} has no number to build its RNCP code from")
+            raise ValueError(f"le bloc {block['code']} du référentiel « {chosen.name} » n'a pas de numéro "
+                             "d'où tirer son code RNCP (B1, B2…)")
         element = _sub(blocks, "BLOC_COMPETENCES")
         _sub(element, "CODE", block_code(number, order))
         _sub(element, "LIBELLE", block["label"])
@@ -107,13 +129,10 @@ def fiche_element(store: ox.Store, settings: Settings) -> ET.Element:
     return fiche
 
 
-def export_rncp(store: ox.Store, settings: Settings, output: Path) -> Path:
-    from cqp_graph.publish.atomic import write_bytes
-
+def export_rncp(knowledge: Knowledge, settings: Settings, referential: str | None = None) -> bytes:
+    """The referential's fiche as a whole RNCP export document (XML, UTF-8). Writes nothing."""
     root = ET.Element("FICHES")
-    _sub(root, "VERSION_FLUX", "4.1")
-    root.append(fiche_element(store, settings))
+    _sub(root, "VERSION_FLUX", FLUX_VERSION)
+    root.append(fiche_element(knowledge, settings, referential))
     ET.indent(root, space="  ")
-    data = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
-    write_bytes(output, data)
-    return Path(output)
+    return XML_DECLARATION + ET.tostring(root, encoding="utf-8") + b"\n"

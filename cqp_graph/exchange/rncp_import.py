@@ -1,5 +1,10 @@
 """Import France Compétences' RNCP / RS export (flux 4.1) into the graph, streaming.
 
+Lives here: reading the export fiche by fiche (`iter_fiches`), turning each into triples (`RecordConverter`),
+splitting competence lists (`split_competences`), and `import_rncp`, which streams the Turtle to its output
+file (written beside it, then renamed: the one exchange module that writes, because the export is too large to
+hold). Not here: the RNCP export of a referential (`rncp_export`), the import's shapes (shapes/rncp/).
+
 The real export is hundreds of MB: the file is read with iterparse and each <FICHE> is
 converted, written out and dropped before the next, so memory stays bounded whatever the
 file size. A malformed fiche (no number, a date that is not a date, a block code that is

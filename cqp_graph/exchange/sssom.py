@@ -1,5 +1,9 @@
 """The reviewed ROME 4.0 mappings as an SSSOM mapping set (TSV with its YAML metadata block).
 
+Lives here: the mapping rows (`mapping_rows`) and the mapping set's text (`sssom_tsv`), of every referential
+of the graph together. Not here: writing the file (a release, the `align-rome --sssom` command, the server),
+the suggestions before review (`rome`).
+
 Written from the built graph (the `cqp:Mapping` resources that `rome-mappings.csv` becomes), so the
 file and the graph always hold the same mappings. Identifiers are CURIEs whose prefixes expand to
 the graph's own IRIs (README, "The RNCP, Europass and ROME"):

@@ -1,13 +1,24 @@
-"""Assemble the knowledge graph: the ontology plus every referential folder."""
+"""Assemble the knowledge graph: the ontology plus every referential folder.
+
+Each visible sub-folder of the data folder is one referential, named after the folder (hidden folders,
+`.name`, are skipped); the name is also the segment of its IRIs, so it must be usable in one and no two
+folders may give the same name.
+
+Lives here: finding the referential folders, loading the ontology and the shapes, putting the graph
+together. Not here: the CSV → RDF mapping of one folder (`cqp_graph.source.referential`), validation
+(`cqp_graph.graph.validate`), the order of the stages (`cqp_graph.graph.pipeline`).
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
 from rdflib import Graph
 
 from cqp_graph.config import DEFAULT_BASE, Settings
-from cqp_graph.namespaces import bind_prefixes, rebase
+from cqp_graph.namespaces import RESERVED_SEGMENTS, bind_prefixes, rebase
 from cqp_graph.source.referential import ReferentialGraph
 from cqp_graph.source.tables import DataError
 
@@ -46,10 +57,32 @@ def load_input_shapes(settings: Settings, name: str, folder: str = "inputs") -> 
     return rebase(shapes, settings.base, DEFAULT_BASE)
 
 
+#: what a referential's name (its folder's name) may be: it is a segment of IRIs and a word of the CLI and URLs
+REFERENTIAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def referential_folders(settings: Settings) -> list[Path]:
-    folders = sorted(p for p in Path(settings.data_dir).iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The referential folders of the data folder, by name; refuses a name that cannot be one or that two share."""
+    data = Path(settings.data_dir)
+    if not data.is_dir():
+        raise DataError(data, None, "le dossier de données n'existe pas (voir --data ou CQP_GRAPH_DATA)")
+    folders = sorted(p for p in data.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise DataError(settings.data_dir, None, "no referential folder found")
+        raise DataError(data, None, "aucun dossier de référentiel dans le dossier de données")
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        if not REFERENTIAL_NAME.fullmatch(folder.name):
+            raise DataError(folder, None, f"« {folder.name} » ne peut pas nommer un référentiel : le nom d'un dossier "
+                                          "de référentiel commence par une lettre ou un chiffre, suivi de lettres sans "
+                                          "accent, chiffres, « . », « _ » ou « - »")
+        if folder.name.casefold() in RESERVED_SEGMENTS:
+            raise DataError(folder, None, f"« {folder.name} » ne peut pas nommer un référentiel : ce nom est réservé aux "
+                                          f"IRI et aux adresses du serveur ({', '.join(sorted(RESERVED_SEGMENTS))})")
+        key = unicodedata.normalize("NFC", folder.name).casefold()
+        if key in seen:
+            raise DataError(folder, None, f"les dossiers « {seen[key].name} » et « {folder.name} » donneraient le même "
+                                          "nom de référentiel : renommez l'un des deux")
+        seen[key] = folder
     return folders
 
 

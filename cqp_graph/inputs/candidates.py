@@ -1,5 +1,9 @@
 """A candidate's results: read from YAML (or JSON), turned into RDF, checked by their SHACL shape.
 
+Lives here: the results' schema (`ResultsIn`), their RDF form (`results_graph`) and `load_results`, which reads
+and checks them against the referential they are for (through the knowledge layer). Not here: the decision
+(`cqp_graph.analyses.decisions`), line-numbered reading (`cqp_graph.inputs.files`).
+
     candidate: Camille Martin
     route: formation                 # formation, blocs or vae
     blocks:
@@ -24,9 +28,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from cqp_graph.inputs.files import (InputError, InputLimits, Located, check_with_shapes, load_yaml, number_literal, read_text,
-                     strict_number, strict_text, validate)
+from cqp_graph.inputs.files import (InputError, InputLimits, Located, check_with_shapes, choose_referential, lined,
+                                    load_yaml, number_literal, read_text, strict_number, strict_text, validate)
 from cqp_graph.namespaces import Minter, ontology_ns
+from cqp_graph.query.knowledge import Knowledge, Referential
 
 TOP_KEYS = {"candidate", "route", "referential", "blocks", "know_how", "units"}
 BLOCK_KEYS = {"score", "evaluators"}
@@ -150,14 +155,12 @@ def results_graph(data: dict, path, base: str, referential: str) -> tuple[Graph,
     return graph, results, where
 
 
-def check_codes(data, referential_graph: Graph, path, base: str, referential: str | None) -> None:
+def check_codes(data, knowledge: Knowledge, path, referential: str) -> None:
     """Refuse, before any validation work, codes the referential does not have at all (each with its line)."""
-    if not referential:
-        return
-    minter = Minter(base, quote(str(referential), safe=""))
+    minter = Minter(knowledge.base, quote(str(referential), safe=""))
 
     def known(kind, code) -> bool:
-        return (minter(kind, quote(str(code), safe="")), RDF.type, None) in referential_graph
+        return knowledge.exists(str(minter(kind, quote(str(code), safe=""))))
 
     problems = []
 
@@ -188,25 +191,29 @@ def check_codes(data, referential_graph: Graph, path, base: str, referential: st
                                                if more > 0 else []))
 
 
-def load_results(path: Path | str, referential_graph: Graph, shapes: Graph, base: str, referential: str | None,
-                 text: str | None = None, limits: InputLimits | None = None) -> tuple[Graph, URIRef, dict]:
-    """Read and check a candidate's results; raise InputError naming the line of each problem."""
-    text = read_text(Path(path), limits) if text is None else text
-    data = load_yaml(text, path, limits)  # JSON is YAML too
+def load_results(path: Path | str, knowledge: Knowledge, shapes: Graph, referential: str | None = None,
+                 text: str | None = None, limits: InputLimits | None = None,
+                 data: dict | None = None) -> tuple[Graph, URIRef, dict, Referential]:
+    """Read and check a candidate's results (the file at `path`, its `text`, or `data` already parsed) for the
+    referential they declare or `referential` (None: the only one); raise InputError naming the line of each
+    problem. Returns the results as RDF, their IRI, the data and the referential they are for."""
+    if data is None:
+        text = read_text(Path(path), limits) if text is None else text
+        data = load_yaml(text, path, limits)  # JSON is YAML too
+    elif not hasattr(data, "line_of"):
+        data = lined(data)
     if not isinstance(data, dict):
         raise InputError(path, [(1, "les résultats sont une table avec « route » et « blocks »")])
     validate(ResultsIn, data, path, label=_results_label, overrides=RESULTS_MESSAGES)
-    check_codes(data, referential_graph, path, base, data.get("referential") or referential)
+    chosen = choose_referential(knowledge, data.get("referential"), referential, path, data.line_of("referential"))
+    check_codes(data, knowledge, path, chosen.name)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise InputError(path, [(data.line_of(unknown[0]), f"clé inconnue '{unknown[0]}' "
                                                            f"(attendu : {', '.join(sorted(TOP_KEYS))})")])
     if not data.get("route"):
         raise InputError(path, [(1, "la voie manque ('route: formation', 'blocs' ou 'vae')")])
-    slug = data.get("referential") or referential
-    if not slug:
-        raise InputError(path, [(1, "dire pour quel référentiel sont les résultats (« referential: ... »)")])
-    graph, results, where = results_graph(data, path, base, str(slug))
-    check_with_shapes(graph, referential_graph, shapes, path, base,
+    graph, results, where = results_graph(data, path, knowledge.base, chosen.name)
+    check_with_shapes(graph, knowledge, shapes, path, knowledge.base,
                       lambda node: where.get(node, Located(None, str(node))))
-    return graph, results, data
+    return graph, results, data, chosen

@@ -1,5 +1,13 @@
-"""Reading the files people write (programmes, candidate results) with line numbers,
-and turning SHACL findings about them into errors that name the file and the line."""
+"""Reading the files people write (programmes, candidate results) with line numbers, and checking them
+against the referential they are for, with errors that name the file and the line.
+
+Lives here: safe YAML/CSV reading with line numbers and limits (`load_yaml`, `read_csv_records`, `InputLimits`),
+typed validation in French (`validate`), choosing the referential an input is for (`choose_referential`) and
+the SHACL check of an input graph against the few referential resources it points to (`check_with_shapes`,
+through the knowledge layer: the referential graph is never copied). Not here: what a programme or a
+candidate's results contain (`cqp_graph.inputs.programme`, `cqp_graph.inputs.candidates`), what is computed
+from them (`cqp_graph.analyses`).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +19,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import pyoxigraph as ox
 import yaml
-from rdflib import Graph, Literal
-from rdflib.namespace import XSD
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, XSD
 
-from cqp_graph.namespaces import ontology_ns
 from cqp_graph.graph.validate import validate_graph
+from cqp_graph.namespaces import ontology_ns
+from cqp_graph.numbers import canonical_decimal
+from cqp_graph.query.knowledge import Knowledge, Referential, UnknownReferential
 
 
 class InputError(ValueError):
@@ -292,8 +303,6 @@ def number_literal(value) -> Literal:
         return Literal(str(value))
     if not number.is_finite():
         return Literal(str(value))
-    from cqp_graph.source.referential import canonical_decimal
-
     return Literal(canonical_decimal(number), datatype=XSD.decimal)
 
 
@@ -305,19 +314,96 @@ class Located:
     label: str
 
 
-def check_with_shapes(data: Graph, referential: Graph, shapes: Graph, path, base: str,
+def lined(value, line: int = 1):
+    """Data given as plain dicts and lists (not read from a file), as LineDict / LineList: every line is `line`."""
+    if isinstance(value, dict):
+        out = LineDict((k, lined(v, line)) for k, v in value.items())
+        out.line, out.key_lines = line, {}
+        return out
+    if isinstance(value, list):
+        items = LineList(lined(v, line) for v in value)
+        items.line, items.item_lines = line, [line] * len(items)
+        return items
+    return value
+
+
+def choose_referential(knowledge: Knowledge, declared, asked: str | None, path, line: int | None) -> Referential:
+    """The referential an input is for: the one the file declares (« referential: … », at `line`), else the one
+    the caller asks for, else the only one of the graph.
+
+    A file and a caller that disagree, or a file naming a referential the graph lacks, are InputErrors (the
+    file is wrong); no name where the graph holds several is UnknownReferential, listing the names.
+    """
+    if declared is not None and not isinstance(declared, str):
+        raise InputError(path, [(line, "« referential » : le nom d'un référentiel est un texte")])
+    if declared and asked and declared != asked:
+        raise InputError(path, [(line, f"le fichier est écrit pour le référentiel « {declared} », "
+                                       f"la demande porte sur « {asked} »")])
+    if declared:
+        try:
+            return knowledge.referential(declared)
+        except UnknownReferential as exc:
+            raise InputError(path, [(line, f"référentiel « {declared} » inconnu (connus : "
+                                           f"{', '.join(exc.known) or 'aucun'})")]) from None
+    try:
+        return knowledge.referential(asked)
+    except UnknownReferential as exc:
+        if asked:
+            raise
+        raise UnknownReferential(f"{exc} ; ou écrire « referential: NOM » dans le fichier", exc.known) from None
+
+
+_TRIPLES_OF = """
+SELECT ?s ?p ?value ?nature ?datatype ?lang WHERE {
+  ?s ?p ?o .
+  BIND (STR(?o) AS ?value)
+  BIND (IF(isIRI(?o), "iri", IF(isBLANK(?o), "blank", "literal")) AS ?nature)
+  BIND (STR(DATATYPE(?o)) AS ?datatype)
+  BIND (LANG(?o) AS ?lang)
+}
+"""
+_SUPERCLASSES = "SELECT ?class ?super WHERE { ?class rdfs:subClassOf+ ?super FILTER (isIRI(?super)) }"
+
+
+def referential_context(knowledge: Knowledge, data: Graph) -> Graph:
+    """What the shapes need to know of the referential about `data`: every statement about each resource
+    `data` points to (its type, kind, code…), and the superclasses of their types. A few triples per
+    reference, read through the knowledge layer, instead of a copy of the whole referential."""
+    context = Graph()
+    own = set(data.subjects())
+    targets = {o for o in data.objects() if isinstance(o, URIRef) and o not in own}
+    types = set()
+    for target in sorted(targets):
+        for row in knowledge.select(_TRIPLES_OF, {"s": ox.NamedNode(str(target))}).rows:
+            if row["nature"] == "blank":
+                continue
+            if row["nature"] == "iri":
+                value = URIRef(row["value"])
+            elif row["lang"]:
+                value = Literal(row["value"], lang=row["lang"])
+            else:
+                value = Literal(row["value"], datatype=URIRef(row["datatype"]) if row["datatype"] else None)
+            context.add((target, URIRef(row["p"]), value))
+            if row["p"] == str(RDF.type) and isinstance(value, URIRef):
+                types.add(value)
+    for cls in sorted(types):
+        for row in knowledge.select(_SUPERCLASSES, {"class": ox.NamedNode(str(cls))}).rows:
+            context.add((cls, RDFS.subClassOf, URIRef(row["super"])))
+    return context
+
+
+def check_with_shapes(data: Graph, knowledge: Knowledge, shapes: Graph, path, base: str,
                       describe) -> None:
-    """Validate `data` together with the referential; raise InputError naming the line of each violation.
+    """Validate `data` together with what the referential says of the resources it points to; raise
+    InputError naming the line of each violation.
 
     `describe(node)` returns a Located (line and a short label such as "module MOD03") for a focus node.
     """
-    report = validate_graph(data + referential, shapes)
+    report = validate_graph(data + referential_context(knowledge, data), shapes)
     problems = []
     seen = set()
     cqp = ontology_ns(base)
     for finding in report.violations:
-        from rdflib import URIRef
-
         focus = URIRef(finding.focus)
         where = describe(focus)
         value = f" ({finding.value.rsplit('/', 1)[-1]})" if finding.value and cqp not in finding.value else ""

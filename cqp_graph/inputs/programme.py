@@ -14,6 +14,10 @@ YAML:
 
 CSV: columns code, title, hours, competences, activities, activities_stand_for_mission
 (lists separated by |); the programme's title is the file's name.
+
+Lives here: the programme's schema (`ProgrammeIn`), its RDF form (`programme_graph`) and `load_programme`, which
+reads and checks it against the referential it is for (through the knowledge layer). Not here: what it covers
+(`cqp_graph.analyses.coverage`), line-numbered reading (`cqp_graph.inputs.files`).
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from cqp_graph.inputs.files import (InputError, InputLimits, LineDict, LineList, Located, check_with_shapes, load_yaml, number_literal,
-                     read_csv_records, strict_number, strict_text, validate)
+from cqp_graph.inputs.files import (InputError, InputLimits, LineDict, LineList, Located, check_with_shapes,
+                                    choose_referential, lined, load_yaml, number_literal, read_csv_records, read_text,
+                                    strict_number, strict_text, validate)
 from cqp_graph.namespaces import Minter, ontology_ns
+from cqp_graph.query.knowledge import Knowledge, Referential
 
 MODULE_KEYS = {"code", "title", "hours", "competences", "activities", "activities_stand_for_mission"}
 PROGRAMME_KEYS = {"title", "referential", "modules"}
@@ -120,10 +126,24 @@ def _as_bool(value, path, line) -> bool:
     raise InputError(path, [(line, f"activities_stand_for_mission : « {value} » ne vaut ni true ni false")])
 
 
-def parse_programme(text: str, path: str | Path, fmt: str | None = None,
+def _header(data: LineDict) -> LineDict:
+    """The programme's keys but its modules, each still with its line."""
+    header = LineDict((k, v) for k, v in data.items() if k != "modules")
+    header.line, header.key_lines = data.line, dict(getattr(data, "key_lines", {}))
+    return header
+
+
+def parse_programme(text: str | dict, path: str | Path, fmt: str | None = None,
                     limits: InputLimits | None = None) -> tuple[dict, list[LineDict]]:
-    """The programme's header and its modules, each a LineDict carrying its line; checked by ProgrammeIn."""
+    """The programme's header and its modules, each a LineDict carrying its line; checked by ProgrammeIn.
+
+    `text` is the file's text (YAML — JSON included — or CSV, after `fmt` or the file's extension), or the
+    programme already parsed (a dict: its lines are unknown, errors name line 1)."""
     fmt = fmt or ("csv" if str(path).lower().endswith(".csv") else "yaml")
+    if isinstance(text, dict):
+        data = text if isinstance(text, LineDict) else lined(text)
+        validate(ProgrammeIn, data, path, label=_module_label(data.get("modules")), overrides=PROGRAMME_MESSAGES)
+        return _header(data), data["modules"]
     if fmt == "csv":
         modules = LineList(read_csv_records(text, path, limits))
         modules.line, modules.item_lines = 1, [m.line for m in modules]  # errors name each record's line
@@ -141,7 +161,7 @@ def parse_programme(text: str, path: str | Path, fmt: str | None = None,
     if not isinstance(data, dict):
         raise InputError(path, [(1, "un programme est une table avec « title » et « modules »")])
     validate(ProgrammeIn, data, path, label=_module_label(data.get("modules")), overrides=PROGRAMME_MESSAGES)
-    return {k: v for k, v in data.items() if k != "modules"}, data["modules"]
+    return _header(data), data["modules"]
 
 
 def programme_graph(header: dict, modules: list[LineDict], path, base: str, referential: str) -> tuple[Graph, URIRef, dict]:
@@ -182,18 +202,17 @@ def programme_graph(header: dict, modules: list[LineDict], path, base: str, refe
     return graph, programme, where
 
 
-def load_programme(path: Path, referential_graph: Graph, shapes: Graph, base: str, referential: str | None,
-                   text: str | None = None, fmt: str | None = None,
-                   limits: InputLimits | None = None) -> tuple[Graph, URIRef]:
-    """Read, convert and check a programme; raise InputError (file, line, module) on any problem."""
-    from cqp_graph.inputs.files import read_text
-
-    text = read_text(path, limits) if text is None else text
+def load_programme(path: Path | str, knowledge: Knowledge, shapes: Graph, referential: str | None = None,
+                   text: str | dict | None = None, fmt: str | None = None,
+                   limits: InputLimits | None = None) -> tuple[Graph, URIRef, Referential]:
+    """Read, convert and check a programme (the file at `path`, or its `text`, or the parsed programme) for the
+    referential it declares or `referential` (None: the only one); raise InputError (file, line, module) on
+    any problem. Returns the programme as RDF, its IRI and the referential it is for."""
+    text = read_text(Path(path), limits) if text is None else text
     header, modules = parse_programme(text, path, fmt, limits)
-    slug = header.get("referential") or referential
-    if not slug:
-        raise InputError(path, [(1, "dire pour quel référentiel est le programme (« referential: ... »)")])
-    graph, programme, where = programme_graph(header, modules, path, base, str(slug))
-    check_with_shapes(graph, referential_graph, shapes, path, base,
+    line = header.line_of("referential") if isinstance(header, LineDict) else 1
+    chosen = choose_referential(knowledge, header.get("referential"), referential, path, line)
+    graph, programme, where = programme_graph(header, modules, path, knowledge.base, chosen.name)
+    check_with_shapes(graph, knowledge, shapes, path, knowledge.base,
                       lambda node: where.get(node, Located(None, str(node))))
-    return graph, programme
+    return graph, programme, chosen

@@ -1,4 +1,9 @@
-"""Documentation generated from the ontology itself (in the manner of pyLODE)."""
+"""The ontology's documentation page, generated from the ontology itself (in the manner of pyLODE).
+
+Lives here: `ontology_model` (classes, properties and concept schemes with their French and English labels
+and definitions) and `ontology_html` (that model through templates/ontology.html.j2). Not here: loading the
+ontology (`cqp_graph.graph.assemble.load_ontology`), serving it (`cqp_graph.web`).
+"""
 
 from __future__ import annotations
 

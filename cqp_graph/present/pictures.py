@@ -1,4 +1,8 @@
-"""Pictures of the referential (matplotlib): the mission–competence network and the coverage heat map.
+"""Pictures of the referential (matplotlib): the mission–competence network, heat maps and bar charts, as SVG/PNG.
+
+Lives here: drawing figures from figures already computed. Not here: the figures themselves (the bipartite
+graph and its analyses are `cqp_graph.analyses.network`'s; the report is `cqp_graph.analyses.report`'s), which
+this module does not import (analyses import pictures, never the other way round).
 
 Figures are written as SVG with fixed metadata and a fixed hash salt, so the same data
 gives the same bytes.
@@ -9,6 +13,8 @@ from __future__ import annotations
 import io
 
 import matplotlib
+
+from cqp_graph.numbers import natural_key
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -40,10 +46,14 @@ def domain_colours(domains: list[str]) -> dict[str, str]:
 
 
 def network_figure(graph: nx.Graph, domains: list[str], title: str):
-    """Missions in a column on the left, competences on the right grouped by domain and kind."""
-    from cqp_graph.analyses.network import natural_key, _sides
+    """Missions in a column on the left, competences on the right grouped by domain and kind.
 
-    missions, competences = _sides(graph)
+    `graph` is a bipartite mission–competence graph as `cqp_graph.analyses.network.bipartite_graph` makes it:
+    each node's `type` ("mission" or "competence") says its side, competences carry their `domain` and `kind`.
+    The sides are read from those attributes here, so that pictures depend on no analysis module.
+    """
+    missions = sorted((n for n, d in graph.nodes(data=True) if d["type"] == "mission"), key=natural_key)
+    competences = [n for n, d in graph.nodes(data=True) if d["type"] == "competence"]
     order = {d: i for i, d in enumerate(domains)}
     competences = sorted(competences, key=lambda c: (order.get(graph.nodes[c]["domain"], 99),
                                                      graph.nodes[c]["kind"], natural_key(c)))

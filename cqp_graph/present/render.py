@@ -1,17 +1,24 @@
-"""Write reports as HTML (Jinja2, self-contained), Markdown, CSV and JSON."""
+"""Reports for people as HTML (Jinja2, self-contained), Markdown, CSV and JSON, and the page templates.
+
+Lives here: the Jinja2 environment (`template`), a report's files as text or bytes
+(`referential_report_files`, `programme_html`, `programme_csv`, `to_json`), and `write_referential_report`,
+which hands those files to `cqp_graph.publish.atomic`. Not here: the figures (`cqp_graph.analyses`), the
+pictures (`pictures`), how a query result is printed (`cqp_graph.query.formats`, whose `to_json` this one
+calls).
+"""
 
 from __future__ import annotations
 
 import csv
 import html
 import io
-import json
 import re
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from cqp_graph.publish.atomic import write_bytes, write_text
+from cqp_graph.publish.atomic import write_bytes
+from cqp_graph.query import formats
 from cqp_graph.query.formats import safe_cell
 
 _env = Environment(loader=PackageLoader("cqp_graph.present", "templates"), autoescape=select_autoescape(["html", "j2"]),
@@ -30,15 +37,9 @@ def inline_svg(svg: bytes) -> str:
     return text.strip()
 
 
-def _json_default(value):
-    if isinstance(value, bytes):
-        return None
-    return str(value)
-
-
 def to_json(data: dict) -> str:
-    clean = {k: v for k, v in data.items() if k != "pictures"}
-    return json.dumps(clean, ensure_ascii=False, indent=1, default=_json_default) + "\n"
+    """A report (referential or programme coverage) as JSON, without its pictures; one trailing newline."""
+    return formats.to_json({k: v for k, v in data.items() if k != "pictures"}, indent=1) + "\n"
 
 
 def csv_text(header: list[str], rows: list[list]) -> str:
@@ -64,8 +65,8 @@ def md_table(header: list[str], rows: list[list]) -> str:
 
 # -- referential report ----------------------------------------------------------------
 
-def write_referential_report(r: dict, output: Path) -> list[Path]:
-    output = Path(output)
+def referential_report_files(r: dict) -> dict[str, bytes]:
+    """Every file of the referential report (`rapport.html`, `.md`, `.json`, the CSVs and the SVGs), by name."""
     files: dict[str, str | bytes] = {}
     files["rapport.html"] = template("referential_report.html.j2").render(
         r=r, heatmap=inline_svg(r["pictures"]["heatmap.svg"]), network=inline_svg(r["pictures"]["network.svg"]))
@@ -118,13 +119,15 @@ def write_referential_report(r: dict, output: Path) -> list[Path]:
     files["rapport.md"] = "\n".join(md)
     files["matrice.svg"] = r["pictures"]["heatmap.svg"]
     files["reseau.svg"] = r["pictures"]["network.svg"]
+    return {name: content if isinstance(content, bytes) else content.encode("utf-8") for name, content in files.items()}
+
+
+def write_referential_report(r: dict, output: Path) -> list[Path]:
+    """Write the referential report's files into `output` (each atomically); the paths written."""
     written = []
-    for name, content in files.items():
-        path = output / name
-        if isinstance(content, bytes):
-            write_bytes(path, content)
-        else:
-            write_text(path, content)
+    for name, content in referential_report_files(r).items():
+        path = Path(output) / name
+        write_bytes(path, content)
         written.append(path)
     return written
 

@@ -1,11 +1,13 @@
 """The dataset description: DCAT-AP 3.0 (what is published, where, under which terms) and VoID statistics.
 
-Used by the server (/dataset, /.well-known/void) and by releases. The description conforms to the
-official DCAT-AP 3.0.0 SHACL shapes on its own, without inference: every resource a shape wants of a
-class is typed here (licence, rights, language, publisher, media types, checksums, URLs).
+Lives here: `dataset_description` (used by the server's /dataset and /.well-known/void and by releases),
+`publication_terms` (what the referentials' publication settings say about republishing them), the VoID
+figures. Not here: the files described (`dumps`, `release`), the formats table (`dumps.DUMP_FORMATS`).
 
-The licence and the rights statement are not constants: they are the `data-licence` and `rights`
-publication settings of each referential (`data/<referential>/publication.csv`), with their basis.
+The description conforms to the official DCAT-AP 3.0.0 SHACL shapes on its own, without inference: every
+resource a shape wants of a class is typed here (licence, rights, language, publisher, media types,
+checksums, URLs). The licence and the rights statement are not constants: they are the `data-licence` and
+`rights` publication settings of each referential (`data/<referential>/publication.csv`), with their basis.
 """
 
 from __future__ import annotations
@@ -17,16 +19,15 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from cqp_graph.namespaces import DCAT, VOID, bind_prefixes, ontology_ns
+from cqp_graph.publish.dumps import DUMP_FORMATS
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 IANA = "http://www.iana.org/assignments/media-types/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
-#: media type -> code of the EU file-type authority table
-FILE_TYPES = {
-    "text/turtle": "RDF_TURTLE", "application/n-triples": "RDF_N_TRIPLES", "application/ld+json": "JSON_LD",
-    "application/rdf+xml": "RDF_XML", "application/xml": "XML", "text/tab-separated-values": "TSV",
-}
+#: media type -> code of the EU file-type authority table: the dump formats', and the exports' (RNCP XML, SSSOM TSV)
+FILE_TYPES = {**{f.media_type: f.eu_file_type for f in DUMP_FORMATS},
+              "application/xml": "XML", "text/tab-separated-values": "TSV"}
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
 
 
@@ -39,6 +40,7 @@ class Distribution:
     checksum: str | None = None
     rdf_dump: bool = False  # a dump of the graph itself (void:dataDump), not an export or a context
     conforms_to: str | None = None  # the standard the file follows (e.g. SSSOM)
+    description: str | None = None  # what the file holds, in French (e.g. which referential an export is of)
 
 
 def void_statistics(graph: Graph) -> dict:
@@ -198,6 +200,8 @@ def dataset_description(graph: Graph, base: str, dataset_iri: str, distributions
             out.add((node, DCTERMS.format, file_type))
             _typed(out, file_type, DCTERMS.MediaTypeOrExtent)
         out.add((node, DCTERMS.title, Literal(dist.name)))
+        if dist.description:
+            out.add((node, DCTERMS.description, Literal(dist.description, lang="fr")))
         if dist.conforms_to:
             out.add((node, DCTERMS.conformsTo, URIRef(dist.conforms_to)))
             _typed(out, URIRef(dist.conforms_to), DCTERMS.Standard)

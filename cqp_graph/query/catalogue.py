@@ -7,11 +7,18 @@ A query file starts with a YAML header in comment lines between `# ---` markers:
     # description: ...
     # params:
     #   mission: {type: string, example: M3, description: "code de la mission"}
+    #   referential: {type: string, optional: true, example: agc-alimentaire, description: "..."}
     # ---
-    SELECT ... WHERE { ?m cqp:code ?mission ... }
+    SELECT ?mission ... ?referential WHERE { ?m cqp:code ?mission ... }
 
-A parameter is a variable of the query. Its value is bound to that variable by the engine
-(SPARQL substitution), never pasted into the query text.
+A parameter is a variable of the query's SELECT projection (the engine substitutes only those). Its
+value is bound to that variable by the engine (SPARQL substitution), never pasted into the query text.
+A parameter is required unless it has a `default` or is `optional: true`; an optional parameter left
+out is not bound at all, so the query answers for every value of that variable (every referential).
+
+Lives here: parsing query files, checking and binding parameters, running a named query into a `Table`.
+Not here: which store answers (`cqp_graph.query.store`, through `cqp_graph.query.knowledge`), how a
+table is printed (`cqp_graph.query.formats`).
 """
 
 from __future__ import annotations
@@ -41,10 +48,11 @@ class Param:
     description: str = ""
     example: str | None = None
     default: object = None
+    optional: bool = False
 
     @property
     def required(self) -> bool:
-        return self.default is None
+        return self.default is None and not self.optional
 
     def term(self, raw) -> ox.Literal | ox.NamedNode:
         text = str(raw)
@@ -65,7 +73,8 @@ class Param:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "type": self.type, "description": self.description,
-                "example": self.example, "default": self.default, "required": self.required}
+                "example": self.example, "default": self.default, "required": self.required,
+                "optional": self.optional}
 
 
 @dataclass(frozen=True)
@@ -91,9 +100,14 @@ class NamedQuery:
         for p in self.params:
             raw = values.get(p.name, p.default)
             if raw is None or raw == "":
+                if p.optional:
+                    continue  # left unbound: the query answers for every value
                 raise QueryError(f"la requête « {self.name} » attend le paramètre « {p.name} » ({p.description})")
             out[ox.Variable(p.name)] = p.term(raw)
         return out
+
+    def has_param(self, name: str) -> bool:
+        return any(p.name == name for p in self.params)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "description": self.description,
@@ -101,6 +115,35 @@ class NamedQuery:
 
 
 _HEADER = re.compile(r"\A#\s*---\s*\n(?P<body>(?:#.*\n)*?)#\s*---\s*\n", re.MULTILINE)
+_SELECT = re.compile(r"\bSELECT\b(?:\s+(?:DISTINCT|REDUCED)\b)?(?P<clause>.*?)(?:\bWHERE\b|\{)", re.IGNORECASE | re.DOTALL)
+
+
+def projection(sparql: str) -> set[str] | None:
+    """The variables the outermost SELECT projects (None for SELECT *): bare `?v` and `(… AS ?v)`."""
+    text = re.sub(r"#[^\n]*", "", sparql)
+    match = _SELECT.search(text)
+    if not match:
+        return set()
+    clause = match.group("clause")
+    if clause.strip() == "*":
+        return None
+    names, depth, i = set(), 0, 0
+    while i < len(clause):
+        char = clause[i]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char in "?$":
+            name = re.match(r"[?$](\w+)", clause[i:])
+            if name:
+                before = clause[:i].rstrip()
+                if depth == 0 or (depth == 1 and re.search(r"\bAS$", before, re.IGNORECASE)):
+                    names.add(name.group(1))
+                i += len(name.group(0))
+                continue
+        i += 1
+    return names
 
 
 def parse_query_file(path: Path) -> NamedQuery:
@@ -119,15 +162,24 @@ def parse_query_file(path: Path) -> NamedQuery:
         if not meta.get(key):
             raise QueryError(f"{path}:1: the header needs a '{key}'")
     params = []
+    body = text[match.end():]
+    projected = projection(body)
     for name, spec in (meta.get("params") or {}).items():
         spec = spec or {}
         ptype = spec.get("type", "string")
         if ptype not in PARAM_TYPES:
             raise QueryError(f"{path}: parameter '{name}': type {ptype!r} is not one of {PARAM_TYPES}")
-        if not re.search(rf"\?{re.escape(name)}\b", text[match.end():]):
+        optional = spec.get("optional", False)
+        if not isinstance(optional, bool):
+            raise QueryError(f"{path}: parameter '{name}': optional is true or false, not {optional!r}")
+        if not re.search(rf"\?{re.escape(name)}\b", body):
             raise QueryError(f"{path}: parameter '{name}' is not a variable of the query")
+        if projected is not None and name not in projected:
+            raise QueryError(f"{path}: parameter '{name}' must be in the SELECT projection "
+                             "(the engine binds only projected variables)")
         params.append(Param(name, ptype, str(spec.get("description", "")),
-                            None if spec.get("example") is None else str(spec["example"]), spec.get("default")))
+                            None if spec.get("example") is None else str(spec["example"]), spec.get("default"),
+                            optional))
     return NamedQuery(Path(path).stem, str(meta["title"]).strip(), str(meta["description"]).strip(),
                       text[match.end():], tuple(params), Path(path))
 

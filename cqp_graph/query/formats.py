@@ -1,4 +1,9 @@
-"""Render a query result as a terminal table, CSV or JSON."""
+"""Render a query result as a terminal table, CSV or JSON.
+
+Lives here: the one `to_json` (a `Table`, or any JSON value such as a report), the one CSV cell guard
+(`safe_cell`), the terminal table. Not here: running the query (`cqp_graph.query.knowledge`), HTTP media
+types and negotiation (`cqp_graph.web`), report files (`cqp_graph.present.render`).
+"""
 
 from __future__ import annotations
 
@@ -29,9 +34,15 @@ def safe_cell(value):
     return value
 
 
-def to_json(table: Table) -> str:
-    """A JSON array with one object per row (unbound values are null)."""
-    return json.dumps(table.rows, ensure_ascii=False, indent=2)
+def _json_default(value):
+    """What JSON does not know: bytes (a picture) → null, anything else (Decimal, dates…) → its text."""
+    return None if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def to_json(value, indent: int = 2) -> str:
+    """JSON text: a `Table` → an array with one object per row (unbound values are null); any other value as is."""
+    data = value.rows if isinstance(value, Table) else value
+    return json.dumps(data, ensure_ascii=False, indent=indent, default=_json_default)
 
 
 def to_csv(table: Table) -> str:

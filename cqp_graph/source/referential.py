@@ -4,11 +4,18 @@ Codes that name a concept of the ontology (a competence kind, a rule scope, a
 relation role) are looked up by their skos:notation in the ontology graph, so the
 vocabulary lives in ontology/ only. A reference to something that does not exist
 becomes an IRI that nothing describes: the SHACL shapes report it.
+
+Every referential is self-describing: its certification carries `cqp:referentialName` (the folder's
+name), and every resource minted under the folder's root IRI carries `cqp:inReferential` (the
+certification), added in one place once the tables are read (`_mark_membership`), so that queries,
+the API and the commands can answer for one referential among several.
+
+Lives here: the CSV → RDF mapping of one folder. Not here: reading and checking the CSV files
+(`cqp_graph.source.tables`), putting the referentials and the ontology together (`cqp_graph.graph.assemble`).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -17,12 +24,7 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SKOS, XSD
 from cqp_graph.source import variants
 from cqp_graph.namespaces import Minter, ontology_ns
 from cqp_graph.source.tables import Row, read_referential
-
-
-def canonical_decimal(value) -> str:
-    """The XSD canonical form of a decimal (70 -> "70.0", 62.50 -> "62.5"), so every format writes it alike."""
-    text = format(Decimal(value).normalize(), "f")
-    return text if "." in text else text + ".0"
+from cqp_graph.numbers import canonical_decimal
 
 
 def _fr(text: str, lang: str | None = "fr") -> Literal:
@@ -89,7 +91,16 @@ class ReferentialGraph:
         self._blocks(tables["blocks.csv"], tables["units.csv"])
         self._evaluation(tables)
         self._rome(tables["rome-mappings.csv"])
+        self._mark_membership()
         return self.graph
+
+    def _mark_membership(self):
+        """Name the referential and tie every resource minted under its root IRI to it (one rule, every type)."""
+        self.add(self.cert, self.cqp.referentialName, Literal(self.slug))
+        root = self.iri.root
+        minted = {s for s in self.graph.subjects() if isinstance(s, URIRef) and str(s).startswith(root)}
+        for subject in minted - {self.cert}:
+            self.add(subject, self.cqp.inReferential, self.cert)
 
     def _rome(self, rows: list[Row]):
         cqp = self.cqp
@@ -196,8 +207,8 @@ class ReferentialGraph:
             self.add(node, cqp.roleStatus, Literal(row["role_status"]))
             if row.get("role"):
                 self.add(node, cqp.relationRole, self.concept("RelationRole", row["role"]))
-            if row["role_status"] == "unreadable":
-                self.add(node, cqp.unreadableIn, self.iri("source-gap", "G1"))
+            if row.get("unreadable_in"):
+                self.add(node, cqp.unreadableIn, self.iri("source-gap", row["unreadable_in"]))
             if row.get("note"):
                 self.add(node, cqp.note, _fr(row["note"]))
             self.provenance(node, row)
@@ -250,7 +261,7 @@ class ReferentialGraph:
         for row in aptitudes:
             node = self.iri("competence", row["code"])
             self.labelled(node, cqp.Competence, row, row["code"])
-            self.add(node, cqp.kind, self.concept("CompetenceKind", "A"))
+            self.add(node, cqp.kind, cqp.aptitude)  # the aptitudes table holds the ontology's aptitude kind
             self.add(self.job, cqp.requiresAptitude, node)
             self.add(node, DCTERMS.isPartOf, self.cert)
             self.competence_labels[row["code"]] = row["label"]
@@ -354,6 +365,8 @@ class ReferentialGraph:
                 self.add(node, cqp.attestationValidity, _fr(row["attestation_validity"]))
             if row.get("validity_unlimited") is not None:
                 self.add(node, cqp.validityUnlimited, Literal(row["validity_unlimited"]))
+            if row.get("rncp_jury"):
+                self.add(node, cqp.rncpJuryElement, Literal(row["rncp_jury"]))
         for row in tables["rules.csv"]:
             node = self.iri("rule", row["code"])
             self.labelled(node, cqp.ThresholdRule, row, row["code"])

@@ -98,6 +98,8 @@ TABLES: tuple[Table, ...] = (
         Column("role", "pilot, supplier, client or resource -- only where certain", required=False,
                pattern=r"^(pilot|supplier|client|resource)$"),
         Column("role_status", "certain or unreadable", pattern=r"^(certain|unreadable)$"),
+        Column("unreadable_in", "code of the source gap (source-gaps.csv) that hides the role, when unreadable",
+               required=False, pattern=CODE),
         *SRC,
         Column("note", "why the role is or is not asserted", required=False),
     )),
@@ -178,6 +180,9 @@ TABLES: tuple[Table, ...] = (
         Column("description", "what the source says of it", required=False),
         Column("attestation_validity", "validity of a block attestation, as written", required=False),
         Column("validity_unlimited", "true when that validity has no time limit", required=False, type="bool"),
+        Column("rncp_jury", "the element of France Compétences' export (flux 4.1) that describes this route's jury "
+               "(e.g. SI_JURY_VAE), where the register has one; not in the source, a mapping", required=False,
+               pattern=r"^SI_JURY_[A-Z_]+$"),
         *SRC,
     )),
     Table("evaluators.csv", "the evaluator types", columns=(

@@ -1,4 +1,14 @@
-"""The query API: named queries over HTTP, REST resources, programme coverage and decisions."""
+"""The query API: named queries over HTTP, REST resources per referential, programme coverage and decisions.
+
+Every resource is served twice: under `/api/referentials/{referential}/…` for one referential of the graph, and
+under the short `/api/…` route, which answers for the only referential when the graph holds one and, when it holds
+several, answers 409 naming them and the `/api/referentials/{name}/…` URL to ask instead. `/api/referentials`
+lists them. Each pair of routes shares one function that takes the referential's name (`_missions(state, ref)`…).
+
+Lives here: the `/api/…` routes and the input jobs (coverage, decisions). Not here: the response models
+(`models`), the SPARQL endpoint (`sparql`), the linked-data pages (`linked_data`), the computations themselves
+(`cqp_graph.analyses`), the graph (`state.knowledge`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +16,7 @@ import asyncio
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
@@ -13,10 +24,11 @@ from fastapi.responses import Response
 from cqp_graph.analyses.network import ANALYSES, ReferentialFacts, bipartite_graph
 from cqp_graph.query.catalogue import QueryError
 from cqp_graph.query.formats import to_csv
+from cqp_graph.query.knowledge import UnknownReferential
 from cqp_graph.web.models import (Block, Competence, CompetenceDetail, CompetenceOnPage, Coverage, Domain, Mission,
-                     MissionSummary, QueryInfo)
+                                  MissionSummary, QueryInfo, ReferentialInfo)
 from cqp_graph.web.negotiation import choose
-from cqp_graph.web.state import ServerState
+from cqp_graph.web.state import AmbiguousReferential, ServerState, takes_referential
 
 router = APIRouter(prefix="/api")
 
@@ -36,58 +48,6 @@ def json_bytes(value) -> bytes:
 def json_response(state: ServerState, key, compute) -> Response:
     body = state.cached(key, lambda: json_bytes(compute()))
     return Response(body, media_type="application/json", headers={"ETag": f'"{state.etag}"'})
-
-
-# -- named queries -------------------------------------------------------------------------
-
-@router.get("/queries", response_model=list[QueryInfo], tags=["named queries"],
-            summary="The named queries: name, title, description and parameters")
-async def list_queries(request: Request):
-    state = state_of(request)
-    return json_response(state, ("queries",), lambda: [
-        {**q.as_dict(), "url": f"/api/queries/{q.name}"} for q in state.catalogue])
-
-
-@router.get("/queries/{name}", tags=["named queries"],
-            summary="Run a named query; its parameters are query-string parameters",
-            responses={200: {"content": {"application/json": {"example": [
-                {"mission": "M3", "code": "OTC1", "label": "Expliquer le fonctionnement des logiciels spécifiques…",
-                 "kind": "C", "domain": "OT"}]}, "text/csv": {}}},
-                404: {"description": "no such named query"},
-                422: {"description": "missing, unknown or invalid parameter (or format other than csv/json)"}})
-async def run_query(request: Request, name: str = Path(examples=["competences"])):
-    state = state_of(request)
-    name = readable(name, "nom de requête")
-    params = dict(request.query_params)
-    fmt = params.pop("format", None)
-    try:
-        query = state.catalogue.get(name)
-    except QueryError as exc:
-        raise HTTPException(404, str(exc)) from None
-    if fmt is not None and fmt not in QUERY_FORMATS:
-        raise HTTPException(422, f"paramètre « format » : « {fmt[:40]} » inconnu (valeurs : "
-                                 f"{', '.join(QUERY_FORMATS)} ; ou l'en-tête Accept)")
-    for key, value in params.items():
-        readable_parameter(key, value, state.settings.input_max_string)
-    media = QUERY_FORMATS.get(fmt or "") or \
-        choose(request.headers.get("accept"), ["application/json", "text/csv"]) or "application/json"
-    try:
-        query.bindings(params)
-    except QueryError as exc:
-        raise HTTPException(422, str(exc)) from None
-
-    def compute() -> bytes:
-        table = state.named(name, params)
-        return to_csv(table).encode("utf-8") if media == "text/csv" else json_bytes(table.rows)
-
-    body = state.cached(("query", name, tuple(sorted(params.items())), media), compute)
-    return Response(body, media_type=media + ("; charset=utf-8" if media == "text/csv" else ""),
-                    headers={"Vary": "Accept", "ETag": f'"{state.etag}"'})
-
-
-CODE_ERRORS = {404: {"description": "no such code in the referential (a code that is not readable text — bytes "
-                                     "that are not UTF-8, control characters — names nothing either)"}}
-QUERY_FORMATS = {"csv": "text/csv", "json": "application/json"}
 
 
 def readable(code: str, what: str) -> str:
@@ -113,66 +73,213 @@ def readable_parameter(key: str, value: str, limit: int) -> None:
                                      "(CQP_GRAPH_INPUT_MAX_STRING)")
 
 
-# -- resources -----------------------------------------------------------------------------
+# -- which referential a request is about --------------------------------------------------------------------
 
-@router.get("/missions", response_model=list[MissionSummary], tags=["referential"], summary="The missions")
-async def missions(request: Request):
+REFERENTIAL = Path(description="the referential's name (the name of its data folder; see /api/referentials)",
+                   examples=["agc-alimentaire"])
+SCOPE_ERRORS = {404: {"description": "no referential of that name in the graph: the answer lists the known ones "
+                                     "(`detail.choix`)"}}
+SHORT_ERRORS = {409: {"description": "the graph holds several referentials: the answer names them and the "
+                                     "/api/referentials/{referential}/… URL of each (`detail.choix`)"}}
+
+
+def referential_path(name: str, rest: str = "") -> str:
+    """The API path of a resource of referential `name` (`rest`: what follows, such as "/missions")."""
+    return f"/api/referentials/{quote(name, safe='')}{rest}"
+
+
+def _choices(state: ServerState, rest: str = "") -> list[dict]:
+    return [{"name": r.name, "title": r.title, "url": referential_path(r.name, rest)} for r in state.referentials()]
+
+
+def scoped(state: ServerState, referential: str) -> str:
+    """The referential named in the path; HTTPException 404 (French, with the known names) otherwise."""
+    readable(referential, "nom de référentiel")
+    try:
+        return state.referential(referential).name
+    except UnknownReferential as exc:
+        raise HTTPException(404, {"message": str(exc), "choix": _choices(state)}) from None
+
+
+def unscoped(state: ServerState, request: Request) -> str | None:
+    """The referential a short route answers for: the only one (None when the graph names none); HTTPException
+    409 (French) naming each referential and the URL to ask instead when the graph holds several."""
+    try:
+        return state.only_referential()
+    except AmbiguousReferential as exc:
+        rest = request.url.path[len("/api"):]
+        query = f"?{request.url.query}" if request.url.query else ""
+        choices = [{**c, "url": c["url"] + query} for c in _choices(state, quote(rest, safe="/"))]
+        urls = " ou ".join(c["url"] for c in choices)
+        raise HTTPException(409, {"message": f"{exc} ; demandez {urls}", "choix": choices}) from None
+
+
+# -- the referentials ----------------------------------------------------------------------------------------
+
+def _referential_info(state: ServerState, name: str) -> dict:
+    r = state.referential(name)
+    page = state.local_path(r.iri)
+    links = {"page": quote(page, safe="/:#") if page else r.iri,
+             **{what: referential_path(r.name, f"/{what}")
+                for what in ("missions", "competences", "domains", "blocks", "queries", "coverage", "analyses")},
+             "programme_coverage": referential_path(r.name, "/coverage/programme"),
+             "decisions": referential_path(r.name, "/decisions")}
+    return {**r.as_dict(), "links": links}
+
+
+@router.get("/referentials", response_model=list[ReferentialInfo], tags=["referentials"],
+            summary="The referentials the graph holds: name, title, RNCP number, IRI and the URLs of their resources")
+async def referentials(request: Request):
     state = state_of(request)
-    return json_response(state, ("missions",), lambda: state.named("missions").rows)
+    return json_response(state, ("referentials-api",), lambda: [
+        _referential_info(state, r.name) for r in state.referentials()])
 
 
-def _mission(state: ServerState, code: str) -> dict:
+@router.get("/referentials/{referential}", response_model=ReferentialInfo, tags=["referentials"],
+            summary="One referential: its title, RNCP number, IRI and the URLs of its resources",
+            responses=SCOPE_ERRORS)
+async def referential(request: Request, referential: str = REFERENTIAL):
+    state = state_of(request)
+    name = scoped(state, referential)
+    return json_response(state, ("referential-api", name), lambda: _referential_info(state, name))
+
+
+# -- named queries -------------------------------------------------------------------------------------------
+
+QUERY_FORMATS = {"csv": "text/csv", "json": "application/json"}
+QUERY_ERRORS = {404: {"description": "no such named query"},
+                422: {"description": "missing, unknown or invalid parameter (or format other than csv/json)"}}
+QUERY_EXAMPLE = {200: {"content": {"application/json": {"example": [
+    {"mission": "M3", "code": "OTC1", "label": "Expliquer le fonctionnement des logiciels spécifiques…",
+     "kind": "C", "domain": "OT"}]}, "text/csv": {}}}}
+
+
+def _queries(state: ServerState, ref: str | None) -> Response:
+    prefix = referential_path(ref, "/queries") if ref else "/api/queries"
+    return json_response(state, ("queries", ref), lambda: [
+        {**q.as_dict(), "url": f"{prefix}/{q.name}"} for q in state.catalogue])
+
+
+def _run_query(request: Request, state: ServerState, name: str, ref: str | None) -> Response:
+    """A named query with the query string's parameters bound (and, under a referential, `referential` too)."""
+    name = readable(name, "nom de requête")
+    params = dict(request.query_params)
+    fmt = params.pop("format", None)
+    try:
+        query = state.catalogue.get(name)
+    except QueryError as exc:
+        raise HTTPException(404, str(exc)) from None
+    if fmt is not None and fmt not in QUERY_FORMATS:
+        raise HTTPException(422, f"paramètre « format » : « {fmt[:40]} » inconnu (valeurs : "
+                                 f"{', '.join(QUERY_FORMATS)} ; ou l'en-tête Accept)")
+    for key, value in params.items():
+        readable_parameter(key, value, state.settings.input_max_string)
+    if ref is not None and takes_referential(query):
+        if params.get("referential", ref) != ref:
+            raise HTTPException(422, f"paramètre « referential » : « {params['referential'][:80]} » contredit le "
+                                     f"référentiel du chemin (« {ref} »)")
+        params["referential"] = ref
+    media = QUERY_FORMATS.get(fmt or "") or \
+        choose(request.headers.get("accept"), ["application/json", "text/csv"]) or "application/json"
+    try:
+        query.bindings(params)
+    except QueryError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+    def compute() -> bytes:
+        table = state.named(name, params)
+        return to_csv(table).encode("utf-8") if media == "text/csv" else json_bytes(table.rows)
+
+    body = state.cached(("query", name, tuple(sorted(params.items())), media), compute)
+    return Response(body, media_type=media + ("; charset=utf-8" if media == "text/csv" else ""),
+                    headers={"Vary": "Accept", "ETag": f'"{state.etag}"'})
+
+
+@router.get("/queries", response_model=list[QueryInfo], tags=["named queries"],
+            summary="The named queries: name, title, description and parameters")
+async def list_queries(request: Request):
+    return _queries(state_of(request), None)
+
+
+@router.get("/queries/{name}", tags=["named queries"],
+            summary="Run a named query; its parameters are query-string parameters (without `referential`, over "
+                    "every referential of the graph)",
+            responses={**QUERY_EXAMPLE, **QUERY_ERRORS})
+async def run_query(request: Request, name: str = Path(examples=["competences"])):
+    return _run_query(request, state_of(request), name, None)
+
+
+@router.get("/referentials/{referential}/queries", response_model=list[QueryInfo], tags=["named queries"],
+            summary="The named queries, with their URLs under this referential", responses=SCOPE_ERRORS)
+async def referential_queries(request: Request, referential: str = REFERENTIAL):
+    state = state_of(request)
+    return _queries(state, scoped(state, referential))
+
+
+@router.get("/referentials/{referential}/queries/{name}", tags=["named queries"],
+            summary="Run a named query on one referential (its `referential` parameter is bound to the path's)",
+            responses={**QUERY_EXAMPLE, 404: {"description": "no such named query, or no such referential"},
+                       422: QUERY_ERRORS[422]})
+async def referential_query(request: Request, referential: str = REFERENTIAL,
+                            name: str = Path(examples=["competences"])):
+    state = state_of(request)
+    return _run_query(request, state, name, scoped(state, referential))
+
+
+# -- resources -----------------------------------------------------------------------------------------------
+
+CODE_ERRORS = {404: {"description": "no such code in the referential (a code that is not readable text — bytes "
+                                    "that are not UTF-8, control characters — names nothing either)"}}
+SCOPED_CODE_ERRORS = {404: {"description": "no such referential, or no such code in it (a code that is not "
+                                           "readable text names nothing either)"}}
+
+
+def _in(ref: str | None) -> str:
+    return f"dans le référentiel « {ref} »" if ref else "dans le référentiel"
+
+
+def _missions(state: ServerState, ref: str | None) -> Response:
+    return json_response(state, ("missions", ref), lambda: state.rows("missions", ref))
+
+
+def _mission_row(state: ServerState, ref: str | None, code: str) -> dict:
     readable(code, "code de mission")
-    rows = [m for m in state.named("missions").rows if m["code"] == code]
+    rows = [m for m in state.rows("missions", ref) if m["code"] == code]
     if not rows:
-        raise HTTPException(404, f"aucune mission « {code[:80]} » dans le référentiel")
+        raise HTTPException(404, f"aucune mission « {code[:80]} » {_in(ref)}")
     return rows[0]
 
 
-@router.get("/missions/{code}", response_model=Mission, tags=["referential"], summary="A mission with its activities", responses=CODE_ERRORS)
-async def mission(request: Request, code: str = Path(examples=["M3"])):
-    state = state_of(request)
-
+def _mission(state: ServerState, ref: str | None, code: str) -> Response:
     def compute():
-        m = _mission(state, code)
-        activities = state.named("activities-of-mission", {"mission": code}).rows
+        m = _mission_row(state, ref, code)
+        activities = state.rows("activities-of-mission", ref, mission=code)
         return {"code": m["code"], "label": m["label"], "iri": m["iri"], "competences": m["competences"],
                 "activities": [{"code": a["code"], "label": a["label"], "iri": a["iri"]} for a in activities]}
-    return json_response(state, ("mission", code), compute)
+    return json_response(state, ("mission", ref, code), compute)
 
 
-@router.get("/missions/{code}/competences", response_model=list[CompetenceOnPage], tags=["referential"],
-            summary="The competences a mission needs, with the wording on its page", responses=CODE_ERRORS)
-async def mission_competences(request: Request, code: str = Path(examples=["M3"])):
-    state = state_of(request)
-
+def _mission_competences(state: ServerState, ref: str | None, code: str) -> Response:
     def compute():
-        _mission(state, code)
+        _mission_row(state, ref, code)
         return [{k: v for k, v in r.items() if k != "mission"}
-                for r in state.named("competences-for-mission", {"mission": code}).rows]
-    return json_response(state, ("mission-competences", code), compute)
+                for r in state.rows("competences-for-mission", ref, mission=code)]
+    return json_response(state, ("mission-competences", ref, code), compute)
 
 
-@router.get("/competences", response_model=list[Competence], tags=["referential"],
-            summary="Every competence with kind, domain and number of missions")
-async def competences(request: Request):
-    state = state_of(request)
-    return json_response(state, ("competences",), lambda: state.named("competences").rows)
+def _competences(state: ServerState, ref: str | None) -> Response:
+    return json_response(state, ("competences", ref), lambda: state.rows("competences", ref))
 
 
-@router.get("/competences/{code}", response_model=CompetenceDetail, tags=["referential"],
-            summary="A competence with the missions that need it and its variants", responses=CODE_ERRORS)
-async def competence(request: Request, code: str = Path(examples=["RSF10"])):
-    state = state_of(request)
-
+def _competence(state: ServerState, ref: str | None, code: str) -> Response:
     readable(code, "code de compétence")
 
     def compute():
-        rows = [c for c in state.named("competences").rows if c["code"] == code]
+        rows = [c for c in state.rows("competences", ref) if c["code"] == code]
         if not rows:
-            raise HTTPException(404, f"aucune compétence « {code[:80]} » dans le référentiel")
-        needed = state.named("missions-for-competence", {"competence": code}).rows
-        variants = [v for v in state.named("label-variants").rows if v["item"] == code]
+            raise HTTPException(404, f"aucune compétence « {code[:80]} » {_in(ref)}")
+        needed = state.rows("missions-for-competence", ref, competence=code)
+        variants = [v for v in state.rows("label-variants", ref) if v["item"] == code]
         return {**rows[0],
                 "needed_by": [{"code": n["mission"], "label": n["mission_label"], "iri": n["mission_iri"],
                                "code_as_written": n["code_as_written"], "label_as_written": n["label_as_written"]}
@@ -180,32 +287,24 @@ async def competence(request: Request, code: str = Path(examples=["RSF10"])):
                 "variants": [{"variant_kind": v["variant_kind"], "code_as_written": v["code_as_written"],
                               "label_as_written": v["label_as_written"], "section": v["section"],
                               "lines": v["lines"]} for v in variants]}
-    return json_response(state, ("competence", code), compute)
+    return json_response(state, ("competence", ref, code), compute)
 
 
-@router.get("/domains", response_model=list[Domain], tags=["referential"], summary="The competence domains")
-async def domains(request: Request):
-    state = state_of(request)
-    return json_response(state, ("domains",), lambda: state.named("domains").rows)
+def _domains(state: ServerState, ref: str | None) -> Response:
+    return json_response(state, ("domains", ref), lambda: state.rows("domains", ref))
 
 
-@router.get("/blocks", response_model=list[Block], tags=["referential"], summary="The competence blocks")
-async def blocks(request: Request):
-    state = state_of(request)
-    return json_response(state, ("blocks",), lambda: state.named("blocks").rows)
+def _blocks(state: ServerState, ref: str | None) -> Response:
+    return json_response(state, ("blocks", ref), lambda: state.rows("blocks", ref))
 
 
-def _facts(state: ServerState) -> ReferentialFacts:
-    return state.cached(("facts",), lambda: ReferentialFacts.load(state.store, state.catalogue, state.base))
+def _facts(state: ServerState, ref: str | None) -> ReferentialFacts:
+    return state.cached(("facts", ref), lambda: ReferentialFacts.load(state.knowledge, ref))
 
 
-@router.get("/coverage", response_model=Coverage, tags=["analyses"],
-            summary="Coverage gaps of the referential (competences no mission needs, numbering gaps…)")
-async def coverage(request: Request):
-    state = state_of(request)
-
+def _coverage(state: ServerState, ref: str | None) -> Response:
     def compute():
-        facts = _facts(state)
+        facts = _facts(state, ref)
         gaps = ANALYSES["gaps"](bipartite_graph(facts), facts)
         codes = {c["code"] for c in facts.competences}
         missing = []
@@ -214,7 +313,141 @@ async def coverage(request: Request):
             if digits and int(digits) > 1 and f"{prefix}{int(digits) - 1}" not in codes:
                 missing.append(f"{prefix}{int(digits) - 1}")
         return {**gaps, "numbering_gaps": missing}
-    return json_response(state, ("coverage",), compute)
+    return json_response(state, ("coverage", ref), compute)
+
+
+def _analysis(state: ServerState, ref: str | None, name: str) -> Response:
+    readable(name, "nom d'analyse")
+    if name not in ANALYSES:
+        raise HTTPException(404, f"aucune analyse « {name[:80]} » (connues : {', '.join(ANALYSES)})")
+
+    def compute():
+        facts = _facts(state, ref)
+        return ANALYSES[name](bipartite_graph(facts), facts)
+    return json_response(state, ("analysis", ref, name), compute)
+
+
+MISSION = Path(examples=["M3"])
+COMPETENCE = Path(examples=["RSF10"])
+ANALYSIS = Path(examples=["transversality"])
+ANALYSIS_ERRORS = {404: {"description": "no such analysis (or a name that is not readable text)"}}
+
+
+@router.get("/missions", response_model=list[MissionSummary], tags=["referential"], summary="The missions",
+            responses=SHORT_ERRORS)
+async def missions(request: Request):
+    state = state_of(request)
+    return _missions(state, unscoped(state, request))
+
+
+@router.get("/referentials/{referential}/missions", response_model=list[MissionSummary], tags=["referentials"],
+            summary="The missions of one referential", responses=SCOPE_ERRORS)
+async def referential_missions(request: Request, referential: str = REFERENTIAL):
+    state = state_of(request)
+    return _missions(state, scoped(state, referential))
+
+
+@router.get("/missions/{code}", response_model=Mission, tags=["referential"], summary="A mission with its activities",
+            responses={**CODE_ERRORS, **SHORT_ERRORS})
+async def mission(request: Request, code: str = MISSION):
+    state = state_of(request)
+    return _mission(state, unscoped(state, request), code)
+
+
+@router.get("/referentials/{referential}/missions/{code}", response_model=Mission, tags=["referentials"],
+            summary="A mission of one referential, with its activities", responses=SCOPED_CODE_ERRORS)
+async def referential_mission(request: Request, referential: str = REFERENTIAL, code: str = MISSION):
+    state = state_of(request)
+    return _mission(state, scoped(state, referential), code)
+
+
+@router.get("/missions/{code}/competences", response_model=list[CompetenceOnPage], tags=["referential"],
+            summary="The competences a mission needs, with the wording on its page",
+            responses={**CODE_ERRORS, **SHORT_ERRORS})
+async def mission_competences(request: Request, code: str = MISSION):
+    state = state_of(request)
+    return _mission_competences(state, unscoped(state, request), code)
+
+
+@router.get("/referentials/{referential}/missions/{code}/competences", response_model=list[CompetenceOnPage],
+            tags=["referentials"], summary="The competences a mission of one referential needs, as its page words them",
+            responses=SCOPED_CODE_ERRORS)
+async def referential_mission_competences(request: Request, referential: str = REFERENTIAL, code: str = MISSION):
+    state = state_of(request)
+    return _mission_competences(state, scoped(state, referential), code)
+
+
+@router.get("/competences", response_model=list[Competence], tags=["referential"],
+            summary="Every competence with kind, domain and number of missions", responses=SHORT_ERRORS)
+async def competences(request: Request):
+    state = state_of(request)
+    return _competences(state, unscoped(state, request))
+
+
+@router.get("/referentials/{referential}/competences", response_model=list[Competence], tags=["referentials"],
+            summary="Every competence of one referential", responses=SCOPE_ERRORS)
+async def referential_competences(request: Request, referential: str = REFERENTIAL):
+    state = state_of(request)
+    return _competences(state, scoped(state, referential))
+
+
+@router.get("/competences/{code}", response_model=CompetenceDetail, tags=["referential"],
+            summary="A competence with the missions that need it and its variants",
+            responses={**CODE_ERRORS, **SHORT_ERRORS})
+async def competence(request: Request, code: str = COMPETENCE):
+    state = state_of(request)
+    return _competence(state, unscoped(state, request), code)
+
+
+@router.get("/referentials/{referential}/competences/{code}", response_model=CompetenceDetail,
+            tags=["referentials"], summary="A competence of one referential, with the missions that need it",
+            responses=SCOPED_CODE_ERRORS)
+async def referential_competence(request: Request, referential: str = REFERENTIAL, code: str = COMPETENCE):
+    state = state_of(request)
+    return _competence(state, scoped(state, referential), code)
+
+
+@router.get("/domains", response_model=list[Domain], tags=["referential"], summary="The competence domains",
+            responses=SHORT_ERRORS)
+async def domains(request: Request):
+    state = state_of(request)
+    return _domains(state, unscoped(state, request))
+
+
+@router.get("/referentials/{referential}/domains", response_model=list[Domain], tags=["referentials"],
+            summary="The competence domains of one referential", responses=SCOPE_ERRORS)
+async def referential_domains(request: Request, referential: str = REFERENTIAL):
+    state = state_of(request)
+    return _domains(state, scoped(state, referential))
+
+
+@router.get("/blocks", response_model=list[Block], tags=["referential"], summary="The competence blocks",
+            responses=SHORT_ERRORS)
+async def blocks(request: Request):
+    state = state_of(request)
+    return _blocks(state, unscoped(state, request))
+
+
+@router.get("/referentials/{referential}/blocks", response_model=list[Block], tags=["referentials"],
+            summary="The competence blocks of one referential", responses=SCOPE_ERRORS)
+async def referential_blocks(request: Request, referential: str = REFERENTIAL):
+    state = state_of(request)
+    return _blocks(state, scoped(state, referential))
+
+
+@router.get("/coverage", response_model=Coverage, tags=["analyses"],
+            summary="Coverage gaps of the referential (competences no mission needs, numbering gaps…)",
+            responses=SHORT_ERRORS)
+async def coverage(request: Request):
+    state = state_of(request)
+    return _coverage(state, unscoped(state, request))
+
+
+@router.get("/referentials/{referential}/coverage", response_model=Coverage, tags=["referentials"],
+            summary="Coverage gaps of one referential", responses=SCOPE_ERRORS)
+async def referential_coverage(request: Request, referential: str = REFERENTIAL):
+    state = state_of(request)
+    return _coverage(state, scoped(state, referential))
 
 
 @router.get("/analyses", tags=["analyses"], summary="The names of the network analyses")
@@ -222,18 +455,26 @@ async def analyses(request: Request):
     return list(ANALYSES)
 
 
-@router.get("/analyses/{name}", tags=["analyses"], summary="One network analysis (networkx)",
-            responses={404: {"description": "no such analysis (or a name that is not readable text)"}})
-async def analysis(request: Request, name: str = Path(examples=["transversality"])):
-    state = state_of(request)
-    readable(name, "nom d'analyse")
-    if name not in ANALYSES:
-        raise HTTPException(404, f"aucune analyse « {name[:80]} » (connues : {', '.join(ANALYSES)})")
+@router.get("/referentials/{referential}/analyses", tags=["referentials"],
+            summary="The names of the network analyses of one referential", responses=SCOPE_ERRORS)
+async def referential_analyses(request: Request, referential: str = REFERENTIAL):
+    scoped(state_of(request), referential)
+    return list(ANALYSES)
 
-    def compute():
-        facts = _facts(state)
-        return ANALYSES[name](bipartite_graph(facts), facts)
-    return json_response(state, ("analysis", name), compute)
+
+@router.get("/analyses/{name}", tags=["analyses"], summary="One network analysis (networkx)",
+            responses={**ANALYSIS_ERRORS, **SHORT_ERRORS})
+async def analysis(request: Request, name: str = ANALYSIS):
+    state = state_of(request)
+    return _analysis(state, unscoped(state, request), name)
+
+
+@router.get("/referentials/{referential}/analyses/{name}", tags=["referentials"],
+            summary="One network analysis of one referential (networkx)",
+            responses={404: {"description": "no such referential, or no such analysis"}})
+async def referential_analysis(request: Request, referential: str = REFERENTIAL, name: str = ANALYSIS):
+    state = state_of(request)
+    return _analysis(state, scoped(state, referential), name)
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -333,17 +574,17 @@ def client_of(request: Request) -> str:
 
 
 def input_schemas(state: ServerState) -> dict:
-    """JSON schemas of the request bodies, with the codes the referential knows (read from the graph)."""
-    from cqp_graph.inputs.candidates import ResultsIn
+    """JSON schemas of the request bodies, with the codes the graph's referentials know (read from the graph)."""
     from cqp_graph.graph.assemble import referential_folders
+    from cqp_graph.inputs.candidates import ResultsIn
     from cqp_graph.inputs.programme import ProgrammeIn
 
     def codes(name, **params):
-        return [r["code"] for r in state.named(name, params).rows]
+        return sorted({r["code"] for r in state.named(name, params).rows})
 
     def compute():
-        competences = state.named("competences").rows
-        know_how = [c["code"] for c in competences if c["kind"] == "SF"]
+        competences = state.rows("competences")
+        know_how = sorted({c["code"] for c in competences if c["kind"] == "SF"})
         activities = sorted({a for m in codes("missions") for a in codes("activities-of-mission", mission=m)})
         percent = {"type": "number", "minimum": 0, "maximum": 100}
 
@@ -353,8 +594,8 @@ def input_schemas(state: ServerState) -> dict:
         evaluators = codes("evaluators")
         block = {"type": "object", "additionalProperties": False, "properties": {
             "score": {"anyOf": [percent, {"type": "null"}]}, "evaluators": keyed(evaluators, percent)}}
-        referential = {"anyOf": [{"type": "string", "enum": [f.name for f in referential_folders(state.settings)]},
-                                 {"type": "null"}]}
+        names = [r.name for r in state.referentials()] or [f.name for f in referential_folders(state.settings)]
+        referential = {"anyOf": [{"type": "string", "enum": names}, {"type": "null"}]}
         results = ResultsIn.model_json_schema()
         results.pop("$defs", None)
         results["properties"].update({
@@ -369,7 +610,8 @@ def input_schemas(state: ServerState) -> dict:
         module["properties"].update({
             "code": {"type": "string", "minLength": 1}, "title": {"type": "string", "minLength": 1},
             "hours": {"type": "number", "minimum": 0, "exclusiveMaximum": 1e15},
-            "competences": {"type": "array", "items": {"type": "string", "enum": [c["code"] for c in competences]}},
+            "competences": {"type": "array", "items": {"type": "string",
+                                                       "enum": sorted({c["code"] for c in competences})}},
             "activities": {"type": "array", "items": {"type": "string", "enum": activities}}})
         programme["properties"].update({"title": {"type": "string", "minLength": 1},
                                         "referential": results["properties"]["referential"],
@@ -378,19 +620,30 @@ def input_schemas(state: ServerState) -> dict:
     return state.cached(("input-schemas",), compute)
 
 
-@router.post("/coverage/programme", tags=["coverage and decisions"],
-             summary="Coverage of the referential by a training programme (YAML, JSON or CSV body)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/yaml": {"schema": {"type": "object"},
-                                      "example": "title: Parcours\nmodules:\n  - code: MOD01\n    title: Relation client\n"
-                                                 "    hours: 21\n    competences: [RC2, RSF1]\n"}}}},
-             description="The programme as YAML or JSON (schema below), or as CSV with `Content-Type: text/csv`: "
-                         "columns code, title, hours, competences, activities, activities_stand_for_mission, "
-                         "lists separated by `|`, e.g. `MOD01,Relation client,21,RC2|RSF1`.",
-             responses={200: {"content": {"application/json": {}, "text/html": {}, "text/csv": {}}},
-                        **INPUT_ERRORS})
-async def programme_coverage(request: Request):
-    from cqp_graph.analyses.coverage import coverage_of_file
+PROGRAMME_BODY = {"requestBody": {"required": True, "content": {
+    "application/yaml": {"schema": {"type": "object"},
+                         "example": "title: Parcours\nmodules:\n  - code: MOD01\n    title: Relation client\n"
+                                    "    hours: 21\n    competences: [RC2, RSF1]\n"}}}}
+PROGRAMME_HELP = ("The programme as YAML or JSON (schema below), or as CSV with `Content-Type: text/csv`: "
+                  "columns code, title, hours, competences, activities, activities_stand_for_mission, "
+                  "lists separated by `|`, e.g. `MOD01,Relation client,21,RC2|RSF1`.")
+RESULTS_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object"},
+                         "example": {"candidate": "Léa Dupont", "route": "vae", "blocks": {
+                             "B1": {"score": 75}, "B2": {"score": 68}, "B3": {"score": 70}}}}}}}
+AMBIGUOUS_INPUT = {409: {"description": "the graph holds several referentials and the body names none of them (or "
+                                        "one it does not hold): the answer names them and the "
+                                        "/api/referentials/{referential}/… URL of each (`detail.choix`)"}}
+
+
+def _ambiguous(request: Request, state: ServerState, exc: UnknownReferential) -> Response:
+    """A body that does not say which of several referentials it is about: 409 with the scoped URLs."""
+    rest = request.url.path[len("/api"):]
+    return error_response(409, {"message": str(exc), "choix": _choices(state, rest)})
+
+
+async def _programme_coverage(request: Request, ref: str | None) -> Response:
+    from cqp_graph.analyses.coverage import coverage_of_data
     from cqp_graph.inputs.files import InputError
     from cqp_graph.present.render import programme_csv, programme_html
 
@@ -400,7 +653,7 @@ async def programme_coverage(request: Request):
     accept = choose(request.headers.get("accept"), ["application/json", "text/html", "text/csv"])
 
     def work():
-        result = coverage_of_file("programme." + fmt, state.settings, state.graph, text=text, fmt=fmt)
+        result = coverage_of_data(text, state.settings, state.knowledge, ref, fmt=fmt)
         if accept == "text/html":
             return programme_html(result).encode("utf-8")
         if accept == "text/csv":
@@ -411,20 +664,17 @@ async def programme_coverage(request: Request):
         body = await jobs_of(request).run(work, client=client_of(request))
     except InputError as exc:
         return error_response(422, exc.as_dict())
+    except UnknownReferential as exc:
+        if ref is None and len(state.referentials()) > 1:
+            return _ambiguous(request, state, exc)
+        return error_response(422, str(exc))
     media_out = {"text/html": "text/html; charset=utf-8", "text/csv": "text/csv; charset=utf-8"}.get(
         accept or "", "application/json")
     return Response(body, media_type=media_out)
 
 
-@router.post("/decisions", tags=["coverage and decisions"],
-             summary="Decision per block and for the whole CQP from a candidate's results (YAML or JSON body)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"type": "object"},
-                                      "example": {"candidate": "Léa Dupont", "route": "vae", "blocks": {
-                                          "B1": {"score": 75}, "B2": {"score": 68}, "B3": {"score": 70}}}}}}},
-             responses={200: {"content": {"application/json": {}, "text/plain": {}}}, **INPUT_ERRORS})
-async def decisions(request: Request):
-    from cqp_graph.analyses.decisions import decide_file, decision_text
+async def _decisions(request: Request, ref: str | None) -> Response:
+    from cqp_graph.analyses.decisions import decide_data, decision_text
     from cqp_graph.inputs.files import InputError
 
     state = state_of(request)
@@ -432,42 +682,96 @@ async def decisions(request: Request):
     as_text = choose(request.headers.get("accept"), ["application/json", "text/plain"]) == "text/plain"
 
     def work():
-        result = decide_file("results.yaml", state.settings, state.graph, text=text, store=state.store)
+        result = decide_data(text, state.settings, state.knowledge, ref)
         return decision_text(result).encode("utf-8") if as_text else json_bytes(result)
 
     try:
         body = await jobs_of(request).run(work, client=client_of(request))
     except InputError as exc:
         return error_response(422, exc.as_dict())
+    except UnknownReferential as exc:
+        if ref is None and len(state.referentials()) > 1:
+            return _ambiguous(request, state, exc)
+        return error_response(422, str(exc))
     except ValueError as exc:
         return error_response(422, str(exc))
     return Response(body, media_type="text/plain; charset=utf-8" if as_text else "application/json")
 
 
+@router.post("/coverage/programme", tags=["coverage and decisions"],
+             summary="Coverage of the referential by a training programme (YAML, JSON or CSV body)",
+             openapi_extra=PROGRAMME_BODY, description=PROGRAMME_HELP,
+             responses={200: {"content": {"application/json": {}, "text/html": {}, "text/csv": {}}},
+                        **INPUT_ERRORS, **AMBIGUOUS_INPUT})
+async def programme_coverage(request: Request):
+    return await _programme_coverage(request, None)
+
+
+@router.post("/referentials/{referential}/coverage/programme", tags=["referentials"],
+             summary="Coverage of one referential by a training programme (YAML, JSON or CSV body)",
+             openapi_extra=PROGRAMME_BODY, description=PROGRAMME_HELP,
+             responses={200: {"content": {"application/json": {}, "text/html": {}, "text/csv": {}}},
+                        **INPUT_ERRORS, **SCOPE_ERRORS})
+async def referential_programme_coverage(request: Request, referential: str = REFERENTIAL):
+    return await _programme_coverage(request, scoped(state_of(request), referential))
+
+
+@router.post("/decisions", tags=["coverage and decisions"],
+             summary="Decision per block and for the whole CQP from a candidate's results (YAML or JSON body)",
+             openapi_extra=RESULTS_BODY,
+             responses={200: {"content": {"application/json": {}, "text/plain": {}}}, **INPUT_ERRORS,
+                        **AMBIGUOUS_INPUT})
+async def decisions(request: Request):
+    return await _decisions(request, None)
+
+
+@router.post("/referentials/{referential}/decisions", tags=["referentials"],
+             summary="Decision per block and for the whole CQP of one referential, by its own rules",
+             openapi_extra=RESULTS_BODY,
+             responses={200: {"content": {"application/json": {}, "text/plain": {}}}, **INPUT_ERRORS,
+                        **SCOPE_ERRORS})
+async def referential_decisions(request: Request, referential: str = REFERENTIAL):
+    return await _decisions(request, scoped(state_of(request), referential))
+
+
 @router.api_route("/coverage/programme", methods=["GET", "HEAD"], include_in_schema=False)
 @router.api_route("/decisions", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/referentials/{referential}/coverage/programme", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/referentials/{referential}/decisions", methods=["GET", "HEAD"], include_in_schema=False)
 async def post_only(request: Request):
     """These resources only compute: 405 (not the linked-data 404) for a GET."""
     return error_response(405, "méthode non permise : envoyer le fichier par POST", headers={"Allow": "POST"})
 
 
+INPUT_PATHS = {"/api/coverage/programme": ("application/yaml", "programme"),
+               "/api/referentials/{referential}/coverage/programme": ("application/yaml", "programme"),
+               "/api/decisions": ("application/json", "results"),
+               "/api/referentials/{referential}/decisions": ("application/json", "results")}
+
+
 def document_inputs(app) -> None:
-    """Put the request-body schemas (with the referential's codes, read from the graph) into the OpenAPI
-    document of the coverage and decision operations."""
+    """Complete the OpenAPI document with what depends on the served graph: the request-body schemas of the
+    coverage and decision operations (with the codes the referentials know), and the names of the referentials
+    a `{referential}` path parameter may take."""
     generate = app.openapi
 
     def openapi():
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = generate()
-        schemas = input_schemas(app.state.cqp)
+        state = app.state.cqp
+        schemas = input_schemas(state)
         paths = schema.get("paths", {})
-        programme = paths.get("/api/coverage/programme", {}).get("post", {}).get("requestBody", {}).get("content", {})
-        if "application/yaml" in programme:
-            programme["application/yaml"]["schema"] = schemas["programme"]
-        decision = paths.get("/api/decisions", {}).get("post", {}).get("requestBody", {}).get("content", {})
-        if "application/json" in decision:
-            decision["application/json"]["schema"] = schemas["results"]
+        for path, (media, which) in INPUT_PATHS.items():
+            content = paths.get(path, {}).get("post", {}).get("requestBody", {}).get("content", {})
+            if media in content:
+                content[media]["schema"] = schemas[which]
+        names = [r.name for r in state.referentials()]
+        for operations in paths.values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                    if parameter.get("name") == "referential" and parameter.get("in") == "path" and names:
+                        parameter["schema"] = {**parameter.get("schema", {}), "enum": names}
         app.openapi_schema = schema
         return schema
 

@@ -1,4 +1,12 @@
-"""The FastAPI application: SPARQL endpoint, query API, linked data, query page, dataset."""
+"""The FastAPI application: SPARQL endpoint, query API, linked data, home and query pages, dataset, dumps.
+
+`create_app(settings)` loads the server's state (the graph through the pipeline, see `state`) and puts the
+routers together with the middleware (body limit, HEAD as GET, CORS) and the error handlers.
+
+Lives here: the application, its middleware and the pages that are not resources (home, query editor, ontology,
+dataset, dumps). Not here: the REST routes (`api_routes`), the resources' pages (`linked_data`), SPARQL
+(`sparql`, `executor`).
+"""
 
 from __future__ import annotations
 
@@ -12,24 +20,28 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from cqp_graph.publish.dumps import DUMPS
+from cqp_graph.publish.dumps import CONTEXT_FILE, CONTEXT_MEDIA_TYPE, DUMPS, dump_format
 from cqp_graph.config import Settings
 from cqp_graph.publish.dataset import Distribution, dataset_description, publication_terms, void_statistics
 from cqp_graph.present.render import template
 from cqp_graph.exchange.sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
-from . import api_routes, errors, linked_data, protocol
+from cqp_graph.web import api_routes, errors, linked_data, protocol
 from cqp_graph.web.executor import Source
-from cqp_graph.web.formats import GRAPHS, charset, from_format_param
+from cqp_graph.web.formats import FORMAT_NAMES, GRAPHS, RDFLIB, charset, from_format_param
 from cqp_graph.web.negotiation import choose
 from cqp_graph.web.sparql import sparql_router
 from cqp_graph.web.state import ServerState
 
+TURTLE = dump_format("turtle").media_type  # the dataset description's default
 STATIC = Path(__file__).resolve().parent.parent / "present" / "static"
 DESCRIPTION = """Query API of **cqp-graph**: the CQP referentials as a validated knowledge graph.
 
 * `/sparql`: SPARQL 1.1 Protocol (read-only), results in JSON, XML, CSV, TSV, Turtle, N-Triples, JSON-LD, RDF/XML;
 * `/api/queries`: the named queries of `queries/`, as JSON or CSV;
-* `/api/...`: the referential as REST resources; coverage of a programme and certification decisions;
+* `/api/referentials`: the referentials the graph holds; `/api/referentials/{referential}/...`: each one's
+  missions, competences, domains, blocks, named queries, coverage of a programme and certification
+  decisions (the short `/api/missions`... routes answer when the graph holds one referential, and
+  name the choices, 409, when it holds several);
 * every IRI of the graph resolves on this server (HTML in French, or RDF by content negotiation).
 """
 
@@ -158,10 +170,21 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     async def home():
         def compute():
             links = linked_data.Links(state)
-            certs = [{**row, "href": links.href(row["iri"])} for row in state.named("certification-summary").rows]
-            missions = [{**m, "href": links.href(m["iri"])} for m in state.named("missions").rows]
-            blocks = [{**b, "href": links.href(b["iri"])} for b in state.named("blocks").rows]
-            return template("home.html.j2").render(certifications=certs, missions=missions, blocks=blocks)
+
+            def linked(rows):
+                return [{**row, "href": links.href(row["iri"])} for row in rows]
+
+            referentials = []
+            # every referential of the graph, each with its own certification, missions and blocks (a graph that
+            # names none, such as an old dump, is shown whole, as one)
+            for r in state.referentials() or [None]:
+                name = r.name if r else None
+                certs = [c for c in linked(state.rows("certification-summary", name)) if r is None or c["iri"] == r.iri]
+                referentials.append({
+                    "name": name, "certifications": certs,
+                    "api": api_routes.referential_path(name) if name else "/api",
+                    "missions": linked(state.rows("missions", name)), "blocks": linked(state.rows("blocks", name))})
+            return template("home.html.j2").render(referentials=referentials, formats=list(FORMAT_NAMES.values()))
         return HTMLResponse(state.cached(("home",), compute))
 
     @app.get("/query", include_in_schema=False)
@@ -181,7 +204,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         from cqp_graph.present.ontology_doc import ontology_html
         from cqp_graph.web.formats import EXTENSIONS
 
-        offered = ["text/html", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
+        offered = ["text/html", *GRAPHS]
         media = EXTENSIONS.get(ext or "") or from_format_param(request.query_params.get("format")) or \
             choose(request.headers.get("accept"), offered)
         if media not in offered:
@@ -190,8 +213,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         if media == "text/html":
             return HTMLResponse(state.cached(("ontology",),
                                              lambda: ontology_html(load_ontology(settings), settings.base)))
-        fmt = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
-               "application/rdf+xml": "xml"}[media]
+        fmt = RDFLIB[media]
         body = state.cached(("ontology", fmt), lambda: load_ontology(settings).serialize(format=fmt, encoding="utf-8"))
         return Response(body, media_type=charset(media), headers={"Vary": "Accept"})
 
@@ -221,8 +243,8 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
 
         root = str(request.base_url).rstrip("/")
         media = from_format_param(request.query_params.get("format")) or \
-            choose(request.headers.get("accept"), ["text/turtle", "text/html", "application/ld+json",
-                                                   "application/n-triples", "application/rdf+xml"]) or "text/turtle"
+            choose(request.headers.get("accept"), [TURTLE, "text/html", *(m for m in GRAPHS if m != TURTLE)]) \
+            or TURTLE
         dumps = [replace(d, rdf_dump=True) for d in distributions(request)]
         try:
             mappings = mapping_set()
@@ -240,12 +262,11 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
                 "endpoint": f"{root}/sparql"})
             return HTMLResponse(html)
         if media not in GRAPHS:
-            media = "text/turtle"
-        examples = [m["iri"] for m in state.named("missions").rows[:1]]
+            media = TURTLE
+        examples = [m["iri"] for m in state.rows("missions")[:1]]
         description = dataset_description(state.graph, settings.base, f"{root}/dataset", dumps,
                                           sparql_endpoint=f"{root}/sparql", example_resources=examples)
-        fmt = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
-               "application/rdf+xml": "xml"}[media]
+        fmt = RDFLIB[media]
         return Response(description.serialize(format=fmt, encoding="utf-8"), media_type=charset(media),
                         headers={"Vary": "Accept"})
 
@@ -272,12 +293,12 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
 
     @app.get("/dumps/{name}", include_in_schema=False)
     async def dump(name: str):
-        if name not in DUMPS and name != "context.jsonld":
+        if name not in DUMPS and name != CONTEXT_FILE:
             return Response("Aucun fichier de ce nom.\n", status_code=404, media_type="text/plain; charset=utf-8")
         path = state.graph_file.parent / name
         if not path.exists():
             return Response("Aucun fichier de ce nom.\n", status_code=404, media_type="text/plain; charset=utf-8")
-        media = DUMPS[name][1] if name in DUMPS else "application/ld+json"
+        media = DUMPS[name][1] if name in DUMPS else CONTEXT_MEDIA_TYPE
         return Response(path.read_bytes(), media_type=charset(media),
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -288,8 +309,9 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
 def _with_prefixes(sparql: str, params, state: ServerState) -> str:
     """A named query made runnable in the editor: prefixes declared, each parameter bound to its example.
 
-    This is display text for the query page (the example values come from the query's own header);
-    the API binds real parameter values through the engine, never by editing the text.
+    This is display text for the query page (the example values come from the query's own header); an optional
+    parameter's binding is written as a comment (the query then answers for every referential). The API binds real
+    parameter values through the engine, never by editing the text.
     """
     used = {p: ns for p, ns in state.prefixes.items() if f"{p}:" in sparql}
     head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(used.items()))
@@ -301,6 +323,9 @@ def _with_prefixes(sparql: str, params, state: ServerState) -> str:
             term = f"<{p.example}>"
         else:
             term = json.dumps(p.example, ensure_ascii=False)
-        binds += f"  BIND ({term} AS ?{p.name})  # {p.description}\n"
+        if getattr(p, "optional", False):  # left to the reader: without it, every referential answers
+            binds += f"  # BIND ({term} AS ?{p.name})  # facultatif : {p.description}\n"
+        else:
+            binds += f"  BIND ({term} AS ?{p.name})  # {p.description}\n"
     body = sparql.replace("WHERE {\n", "WHERE {\n" + binds, 1) if binds else sparql
     return head + body

@@ -1,7 +1,10 @@
 """Error handling of the server: every refusal is a 4xx with a French message, never a 500.
 
 `install(app)` registers the exception handlers on a FastAPI application (and documents the
-coverage and decision request bodies, whose schemas depend on the served graph).
+coverage and decision request bodies, whose schemas depend on the served graph). A refusal's body is
+`{"detail": …}`: a French message, or an object with a `message` (and, for a referential to choose, `choix`).
+
+Lives here: those handlers. Not here: the refusals themselves (raised by the routes).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from cqp_graph.inputs.files import InputError
+from cqp_graph.query.knowledge import UnknownReferential
 
 log = logging.getLogger("cqp_graph.web")
 
@@ -42,11 +46,20 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
-        return _json(exc.status_code, french.get(exc.detail, exc.detail), headers=exc.headers)
+        detail = french.get(exc.detail, exc.detail) if isinstance(exc.detail, str) else exc.detail
+        return _json(exc.status_code, detail, headers=exc.headers)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError):
         return _json(422, exc.as_dict())
+
+    @app.exception_handler(UnknownReferential)
+    async def unknown_referential(request: Request, exc: UnknownReferential):
+        # a referential the graph does not hold (404), or none named where the graph holds several (409)
+        from cqp_graph.web.api_routes import referential_path
+
+        choices = [{"name": name, "url": referential_path(name, "")} for name in exc.known]
+        return _json(409 if exc.ambiguous else 404, {"message": str(exc), "choix": choices})
 
     @app.exception_handler(UnicodeError)
     async def bad_text(request: Request, exc: UnicodeError):

@@ -15,6 +15,9 @@ A supervisor task keeps the pool full: whenever a worker dies, whatever the caus
 is started, with an exponential back-off while starting fails (a graph file briefly missing).
 Admission is fair: one client (remote address) may have only a few queries in flight, never
 all the workers, and the number of queries waiting for a worker is bounded.
+
+Lives here: the worker pool, its admission and its limits. Not here: the protocol (`sparql`), the in-process
+knowledge layer the REST routes and pages use (`state.knowledge`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,18 @@
-"""The media types the server speaks, and their short names for the `format` parameter."""
+"""The media types the server speaks, and their short names for the `format` parameter.
+
+The RDF formats (documents, CONSTRUCT/DESCRIBE results, resource pages' alternates, the dumps) derive from the one
+table of dump formats, `cqp_graph.publish.dumps.DUMP_FORMATS`: a format added there is negotiated here too. The
+SPARQL results formats (SELECT/ASK) are the protocol's own and are listed here.
+
+Lives here: those tables and the lookups of a `format` parameter. Not here: choosing among them by `Accept`
+(`negotiation`), the dump files (`cqp_graph.publish.dumps`).
+"""
 
 from __future__ import annotations
 
 import pyoxigraph as ox
+
+from cqp_graph.publish.dumps import DUMP_FORMATS, dump_format
 
 RESULTS = {  # SELECT / ASK
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -10,37 +20,28 @@ RESULTS = {  # SELECT / ASK
     "text/csv": ox.QueryResultsFormat.CSV,
     "text/tab-separated-values": ox.QueryResultsFormat.TSV,
 }
-GRAPHS = {  # CONSTRUCT / DESCRIBE and documents
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-}
-ALIASES = {
-    "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
-    "csv": "text/csv", "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle", "ttl": "text/turtle",
-    "nt": "application/n-triples", "ntriples": "application/n-triples", "n-triples": "application/n-triples",
-    "jsonld": "application/ld+json", "json-ld": "application/ld+json",
-    "rdfxml": "application/rdf+xml", "rdf": "application/rdf+xml", "rdf-xml": "application/rdf+xml",
-    "html": "text/html",
-}
-EXTENSIONS = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",
-              "rdf": "application/rdf+xml", "html": "text/html"}
-EXTENSION_OF = {v: k for k, v in EXTENSIONS.items()}
-ALTERNATES = {"application/json": "application/sparql-results+json", "application/xml": "application/sparql-results+xml",
-              "text/xml": "application/sparql-results+xml", "application/x-turtle": "text/turtle",
-              "text/plain": "application/n-triples", "application/json+ld": "application/ld+json"}
-
+#: CONSTRUCT / DESCRIBE and documents: media type -> Oxigraph format, in the order of DUMP_FORMATS
+GRAPHS = {f.media_type: ox.RdfFormat.from_media_type(f.media_type) for f in DUMP_FORMATS}
+#: media type -> rdflib serialiser name
+RDFLIB = {f.media_type: f.rdflib for f in DUMP_FORMATS}
+#: media type -> the format's name, as pages show it
+FORMAT_NAMES = {f.media_type: f.name for f in DUMP_FORMATS}
 
 RESULT_ALIASES = {"json": "application/sparql-results+json", "srj": "application/sparql-results+json",
                   "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
                   "csv": "text/csv", "tsv": "text/tab-separated-values"}
-GRAPH_ALIASES = {"json": "application/ld+json", "jsonld": "application/ld+json", "json-ld": "application/ld+json",
-                 "xml": "application/rdf+xml", "rdf": "application/rdf+xml", "rdfxml": "application/rdf+xml",
-                 "turtle": "text/turtle", "ttl": "text/turtle", "nt": "application/n-triples",
-                 "ntriples": "application/n-triples", "n-triples": "application/n-triples"}
+#: short names of the RDF formats; for a graph result, "json" and "xml" mean JSON-LD and RDF/XML
+GRAPH_ALIASES = {**{alias: f.media_type for f in DUMP_FORMATS for alias in (f.extension, *f.aliases)},
+                 "json": dump_format("json-ld").media_type, "xml": dump_format("xml").media_type}
+#: a `format` parameter where the kind of result is not known: "json" and "xml" are SPARQL results
+ALIASES = {**{alias: f.media_type for f in DUMP_FORMATS for alias in (f.extension, *f.aliases)},
+           **RESULT_ALIASES, "html": "text/html"}
+#: file extensions of a resource's documents (/…/M3.ttl) and of its page (.html)
+EXTENSIONS = {**{f.extension: f.media_type for f in DUMP_FORMATS}, "html": "text/html"}
+EXTENSION_OF = {v: k for k, v in EXTENSIONS.items()}
+ALTERNATES = {"application/json": "application/sparql-results+json", "application/xml": "application/sparql-results+xml",
+              "text/xml": "application/sparql-results+xml", "application/x-turtle": "text/turtle",
+              "text/plain": "application/n-triples", "application/json+ld": "application/ld+json"}
 
 
 def format_for(value: str | None, graph_result: bool) -> str | None:

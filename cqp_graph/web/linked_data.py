@@ -4,8 +4,13 @@
     GET /agc-alimentaire/mission/M3.ttl       -> the resource's description (outgoing and incoming triples)
     GET /agc-alimentaire/mission/M3.html      -> a page in French
 
-The description of a resource is read from the store triple by triple; labels and property
-names come from the graph itself (the ontology labels every property it uses).
+The description of a resource is read from the knowledge layer's store triple by triple; labels and property
+names come from the graph itself (the ontology labels every property it uses). The tables a page adds (a
+mission's competences, a block's contents…) are named queries asked for the resource's own referential
+(`cqp:inReferential`), so two referentials with the same codes never mix on a page.
+
+Lives here: the resolution of minted IRIs, their pages and RDF documents. Not here: the templates
+(`cqp_graph.present.templates`), the negotiation rules (`negotiation`, `formats`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cqp_graph.present.render import template
-from cqp_graph.web.formats import EXTENSION_OF, EXTENSIONS, GRAPHS, charset, from_format_param
+from cqp_graph.web.formats import EXTENSION_OF, EXTENSIONS, FORMAT_NAMES, GRAPHS, charset, from_format_param
 from cqp_graph.web.negotiation import choose
 from cqp_graph.web.state import ServerState
 
@@ -25,9 +30,7 @@ RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 PREF = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
-OFFERED = ["text/html", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
-FORMAT_NAMES = {"text/turtle": "Turtle", "application/ld+json": "JSON-LD", "application/n-triples": "N-Triples",
-                "application/rdf+xml": "RDF/XML"}
+OFFERED = ["text/html", *GRAPHS]  # a page, or a document in each RDF format of DUMP_FORMATS
 
 
 def label(store: ox.Store, node, lang: str = "fr", fallback: tuple = ()) -> str | None:
@@ -109,8 +112,11 @@ def page_model(state: ServerState, iri: str) -> dict:
     for entry in properties.values():
         entry["values"].sort(key=lambda v: (v.get("lang") != "fr", v["text"]))
     incoming: dict[str, dict] = {}
+    membership = state.base + "ontology#inReferential"  # every resource of a referential: listed by sections below
     for quad in store.quads_for_pattern(None, None, node, ox.DefaultGraph()):
         key = quad.predicate.value
+        if key == membership:
+            continue
         entry = incoming.setdefault(key, {"label": label(store, quad.predicate) or links.short(key), "values": []})
         entry["values"].append(value(quad.subject))
     for entry in incoming.values():
@@ -131,11 +137,16 @@ def page_model(state: ServerState, iri: str) -> dict:
     type_iris = {t.get("iri") for t in types}
     cqp = state.base + "ontology#"
     code = next((v["text"] for k, e in properties.items() if k == cqp + "code" for v in e["values"]), None)
+    ref = state.referential_of(iri)
+
+    def rows_of(name, **params):
+        return state.rows(name, ref, **params)
+
     if cqp + "Mission" in type_iris and code:
-        rows = state.named("competences-for-mission", {"mission": code}).rows
+        rows = rows_of("competences-for-mission", mission=code)
         model["sections"].append({"title": "Activités", "rows": [
             {"code": a["code"], "label": a["label"], "href": links.href(a["iri"])}
-            for a in state.named("activities-of-mission", {"mission": code}).rows]})
+            for a in rows_of("activities-of-mission", mission=code)]})
         model["sections"].append({"title": f"Compétences exigées ({len(rows)}), telles qu'écrites sur la page de la mission",
                                   "columns": ["code", "libellé de référence", "nature", "domaine", "sur la page"],
                                   "table": [[{"text": r["code"], "href": links.href(r["iri"])}, {"text": r["label"]},
@@ -143,20 +154,25 @@ def page_model(state: ServerState, iri: str) -> dict:
                                              {"text": (f"{r['code_as_written']} — " if r["code_as_written"] != r["code"] else "")
                                               + (r["label_as_written"] or "")}] for r in rows]})
     if cqp + "Competence" in type_iris and code:
-        rows = state.named("missions-for-competence", {"competence": code}).rows
+        rows = rows_of("missions-for-competence", competence=code)
         model["sections"].append({"title": "Missions qui l'exigent", "columns": ["mission", "code écrit", "formulation sur la page"],
                                   "table": [[{"text": f"{r['mission']} — {r['mission_label']}", "href": links.href(r["mission_iri"])},
                                              {"text": r["code_as_written"] or ""}, {"text": r["label_as_written"] or ""}]
                                             for r in rows]})
-        variants = [v for v in state.named("label-variants").rows if v["item"] == code]
+        variants = [v for v in rows_of("label-variants") if v["item"] == code]
         if variants:
             model["sections"].append({"title": "Variantes (la source est conservée telle quelle)",
                                       "columns": ["nature", "code écrit", "formulation", "où", "lignes"],
                                       "table": [[{"text": v["variant_kind"]}, {"text": v["code_as_written"] or ""},
                                                  {"text": v["label_as_written"]}, {"text": v["section"]},
                                                  {"text": v["lines"] or ""}] for v in variants]})
+    if cqp + "Certification" in type_iris and ref:
+        model["sections"].append({"title": "Missions", "rows": [
+            {"code": m["code"], "label": m["label"], "href": links.href(m["iri"])} for m in rows_of("missions")]})
+        model["sections"].append({"title": "Blocs de compétences", "rows": [
+            {"code": b["code"], "label": b["label"], "href": links.href(b["iri"])} for b in rows_of("blocks")]})
     if cqp + "CompetenceBlock" in type_iris and code:
-        rows = state.named("block-contents", {"block": code}).rows
+        rows = rows_of("block-contents", block=code)
         model["sections"].append({"title": "Contenu du bloc", "columns": ["type", "code", "libellé", "nature"],
                                   "table": [[{"text": r["item_type"]}, {"text": r["code"]}, {"text": r["label"]},
                                              {"text": r["kind"] or ""}] for r in rows]})
@@ -211,8 +227,7 @@ def router(state_getter) -> APIRouter:
             wanted = from_format_param(request.query_params.get("format"))
             media = wanted if wanted in OFFERED else choose(request.headers.get("accept"), OFFERED)
             if media is None:
-                return Response("Aucun format acceptable : text/html, text/turtle, application/ld+json, "
-                                "application/n-triples, application/rdf+xml.\n", status_code=406,
+                return Response(f"Aucun format acceptable : {', '.join(OFFERED)}.\n", status_code=406,
                                 media_type="text/plain; charset=utf-8")
             target = quote(f"/{stem}.{EXTENSION_OF[media]}", safe="/:")
             return RedirectResponse(target, status_code=303, headers={"Vary": "Accept"})

@@ -1,7 +1,11 @@
 """Response models of the query API, with the examples the OpenAPI document shows.
 
 Field meanings follow the ontology (ontology/cqp.ttl): `kind` is the skos:notation of a
-cqp:CompetenceKind, `domain` the code of a cqp:Domain, `iri` the resource's IRI.
+cqp:CompetenceKind, `domain` the code of a cqp:Domain, `iri` the resource's IRI, `referential` the name of the
+referential a row belongs to (its data folder, `cqp:referentialName`).
+
+Lives here: the pydantic models the routes declare (they document; the routes send the rows as the knowledge
+layer types them). Not here: the routes (`api_routes`), the rows (`cqp_graph.query.knowledge`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,21 @@ from typing import Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 EX_BASE = "https://w3id.org/cqp-graph/agc-alimentaire/"
+def _referential_field():
+    return Field(None, description="name of the referential the row belongs to (when the query says)")
+
+
+class ReferentialInfo(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "agc-alimentaire", "title": "Assistant de Gestion Client du secteur alimentaire",
+        "rncp": "28795", "iri": EX_BASE + "certification",
+        "links": {"page": "/agc-alimentaire/certification", "missions": "/api/referentials/agc-alimentaire/missions",
+                  "blocks": "/api/referentials/agc-alimentaire/blocks"}}]})
+    name: str = Field(description="the referential's name: its data folder, and its segment in /api/referentials/…")
+    title: str = Field(description="the certification's title (French)")
+    rncp: Optional[str] = Field(None, description="its RNCP number, when the data gives one")
+    iri: str = Field(description="the certification's IRI")
+    links: dict[str, str] = Field(description="URLs of its page and of its resources on this server")
 
 
 class Competence(BaseModel):
@@ -22,6 +41,7 @@ class Competence(BaseModel):
     kind: str = Field(description="C (knowledge), SF (know-how) or A (aptitude)")
     domain: Optional[str] = Field(None, description="R, PO or OT; null for an aptitude (required by the whole job)")
     iri: str
+    referential: Optional[str] = _referential_field()
     missions: int = Field(0, description="number of missions that need it")
     minted: bool = False
 
@@ -36,6 +56,7 @@ class CompetenceOnPage(BaseModel):
     kind: str
     domain: Optional[str] = None
     iri: str
+    referential: Optional[str] = _referential_field()
     code_as_written: Optional[str] = Field(None, description="the code exactly as written on the mission's page")
     label_as_written: Optional[str] = Field(None, description="the wording exactly as written on the mission's page")
 
@@ -83,6 +104,7 @@ class MissionSummary(BaseModel):
     code: str
     label: str
     iri: str
+    referential: Optional[str] = _referential_field()
     activities: int
     competences: int
 
@@ -106,6 +128,7 @@ class Domain(BaseModel):
     code: str
     label: str
     iri: str
+    referential: Optional[str] = _referential_field()
     knowledge: int
     know_how: int
     block: Optional[str] = None
@@ -119,6 +142,7 @@ class Block(BaseModel):
     code: str
     label: str
     iri: str
+    referential: Optional[str] = _referential_field()
     domain: str
     competences: int
     units: int

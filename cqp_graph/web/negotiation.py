@@ -1,4 +1,7 @@
-"""Content negotiation: pick the best offered media type for an Accept header."""
+"""Content negotiation: pick the best offered media type for an Accept header.
+
+Lives here: parsing `Accept` and choosing (RFC 9110). Not here: the media types offered (`formats`).
+"""
 
 from __future__ import annotations
 

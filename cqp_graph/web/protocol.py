@@ -11,6 +11,9 @@ closed, so that one address cannot take every connection (`CQP_GRAPH_MAX_CONNECT
 `cqp-graph serve` uses it; with plain uvicorn:
 
     uvicorn cqp_graph.api:app --http cqp_graph.web.protocol:LimitedHttpToolsProtocol
+
+Lives here: the connection layer's limits. Not here: the application (`app`), request-body limits of the
+routes (`app.BodyLimit`, `api_routes`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Query by GET, URL-encoded POST or direct POST; SELECT/ASK results as JSON, XML, 
 TSV and CONSTRUCT/DESCRIBE as Turtle, N-Triples, JSON-LD or RDF/XML, chosen by Accept or
 by a `format` parameter; `default-graph-uri` and `named-graph-uri` honoured; a service
 description on a GET without a query; updates refused with 403.
+
+Lives here: the protocol's routes and their negotiation. Not here: running the queries (`executor`), writing
+results (`sparql_results`), the media types (`formats`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cqp_graph.web.executor import (Executor, ExecutorUnavailable, Overloaded, QueryRequest, QueryTimeout, TooManyQueries,
                        WorkerOutOfMemory)
-from cqp_graph.web.formats import GRAPHS, charset
+from cqp_graph.web.formats import GRAPHS, RESULTS, charset
 from cqp_graph.web.negotiation import choose
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
@@ -32,10 +35,7 @@ NON_DETERMINISTIC = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE|SERVICE)\b", re.
 
 RESPONSES = {
     200: {"description": "SELECT/ASK results, CONSTRUCT/DESCRIBE graphs, or (GET without a query) the service "
-                         "description", "content": {media: {} for media in [
-                             "application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-                             "text/tab-separated-values", "text/turtle", "application/n-triples",
-                             "application/ld+json", "application/rdf+xml"]}},
+                         "description", "content": {media: {} for media in [*RESULTS, *GRAPHS]}},
     303: {"description": "GET without a query from a browser: to the query editor"},
     400: {"description": "syntax error (the parser's message), unknown function, brackets or operator chains nested "
                          "too deep (CQP_GRAPH_MAX_QUERY_DEPTH, CQP_GRAPH_MAX_QUERY_CHAIN), or SERVICE to an endpoint "

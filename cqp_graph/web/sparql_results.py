@@ -2,6 +2,8 @@
 
 The rows are collected first (so that a row cap can stop a query early), then written
 here: JSON, XML, CSV and TSV as the SPARQL 1.1 results specifications define them.
+
+Lives here: those writers. Not here: graphs (CONSTRUCT/DESCRIBE results are serialised by Oxigraph, `sparql`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,20 @@
-"""What the server holds: the built graph, an in-process store for fixed queries, caches."""
+"""What the server holds: the validated graph and its knowledge layer, the SPARQL workers, a response cache.
+
+`ServerState.load` gets the graph through the pipeline only: it builds and validates one with `run_pipeline`
+when there is no dump to serve (or the dump was minted under another base), and otherwise opens the dump,
+refusing it when the findings recorded beside it (`validation.json`, written by `build`) hold a violation, or
+re-validating it (`open_dump`) when nothing was recorded. Nothing unvalidated is served. Every page and route
+asks the graph through `state.knowledge` (named queries, descriptions, counts, referentials).
+
+Lives here: that state, the response cache (`LRU`) and how the served referential of a request is chosen.
+Not here: the routes (`api_routes`, `linked_data`, `app`), the SPARQL workers (`executor`), the stages of the
+pipeline (`cqp_graph.graph.pipeline`).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import tempfile
 import threading
@@ -14,8 +26,12 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from cqp_graph.config import Settings
+from cqp_graph.graph.pipeline import BuiltGraph, open_dump, run_pipeline
+from cqp_graph.graph.validate import Finding, ValidationReport
 from cqp_graph.namespaces import prefixes
-from cqp_graph.query.catalogue import QueryCatalogue, Table, load_catalogue, run_named
+from cqp_graph.query.catalogue import QueryCatalogue, Table
+from cqp_graph.query.knowledge import Knowledge, Referential, UnknownReferential
+from cqp_graph.source.tables import DataError
 from cqp_graph.web.executor import Executor, Source, WorkerConfig
 
 
@@ -90,49 +106,48 @@ def _minted_under(graph_file: Path, base: str) -> bool:
         return any(line.startswith(needle) for line in handle)
 
 
-def _validated(graph: Graph, settings: Settings) -> bytes:
-    """The SHACL findings of `graph` as `build` writes them; DataError when one is a violation."""
-    import json
-
-    from cqp_graph.graph.assemble import load_shapes
-    from cqp_graph.source.tables import DataError
-    from cqp_graph.graph.validate import validate_graph
-
-    report = validate_graph(graph, load_shapes(settings))
+def recorded_findings(validation: Path) -> ValidationReport | None:
+    """The findings `build` recorded beside a dump (None when there is no record); DataError (French) when the
+    record is unreadable or holds a violation: `build --force` publishes such a graph, the server does not."""
+    if not validation.exists():
+        return None
+    try:
+        raw = json.loads(validation.read_text(encoding="utf-8"))
+        findings = [Finding(**{k: f.get(k) for k in Finding.__dataclass_fields__}) for f in raw]
+    except (ValueError, OSError, TypeError, AttributeError) as exc:
+        raise DataError(validation, None, f"illisible ({exc}) ; relancez `cqp-graph build`") from None
+    report = ValidationReport(findings)
     if report.violations:
         first = report.violations[0]
-        raise DataError(settings.data_dir, None, f"le graphe construit a {len(report.violations)} violation(s) "
-                        f"SHACL (la première : {first.focus} — {first.message}) : il n'est pas servi ; "
-                        "voir `cqp-graph validate`")
-    return json.dumps([f.as_dict() for f in report.findings], ensure_ascii=False, indent=1).encode("utf-8")
-
-
-def _refuse_recorded_violations(validation: Path) -> None:
-    """A dump written by `build --force` records its violations next to it: such a graph is not served."""
-    import json
-
-    from cqp_graph.source.tables import DataError
-
-    if not validation.exists():
-        return
-    try:
-        findings = json.loads(validation.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise DataError(validation, None, f"illisible ({exc}) ; relancez `cqp-graph build`") from None
-    violations = [f for f in findings if isinstance(f, dict) and f.get("severity") == "Violation"]
-    if violations:
-        raise DataError(validation, None, f"le graphe publié a {len(violations)} violation(s) SHACL "
-                        f"(la première : {violations[0].get('focus')} — {violations[0].get('message')}) ; "
+        raise DataError(validation, None, f"le graphe publié a {len(report.violations)} violation(s) SHACL "
+                        f"(la première : {first.focus} — {first.message}) ; "
                         "il n'est pas servi (corrigez les données puis `cqp-graph build`)")
+    return report
+
+
+def open_served(settings: Settings, graph_file: Path) -> BuiltGraph:
+    """A published dump, as the pipeline hands it over: trusted when `build` recorded its findings beside it
+    (and none is a violation), re-validated otherwise."""
+    report = recorded_findings(graph_file.parent / "validation.json")
+    if report is None:
+        return open_dump(settings, graph_file)
+    graph = Graph()
+    try:
+        graph.parse(graph_file)
+    except Exception as exc:  # rdflib raises several parser error types
+        raise DataError(graph_file, getattr(exc, "lineno", None), f"le graphe n'a pas pu être lu ({exc})") from None
+    return BuiltGraph(settings, graph, report, Knowledge.from_file(graph_file, settings))
+
+
+class AmbiguousReferential(UnknownReferential):
+    """A route without a referential in its path, on a graph that holds several."""
 
 
 @dataclass
 class ServerState:
     settings: Settings
-    graph: Graph
+    built: BuiltGraph
     graph_file: Path
-    store: ox.Store
-    catalogue: QueryCatalogue
     executor: Executor
     extra_sources: list[Source] = field(default_factory=list)
     cache: LRU = field(default_factory=LRU)
@@ -143,23 +158,19 @@ class ServerState:
     def load(cls, settings: Settings, graph_file: Path | None = None, extra_sources: list[Source] = (),
              workers: int | None = None, cache: bool = True) -> "ServerState":
         from cqp_graph.publish.dumps import write_dist
-        from cqp_graph.graph.assemble import build_graph
 
         explicit = graph_file is not None
         graph_file = Path(graph_file or settings.dist_dir / "graph.nt")
         if not explicit and (not graph_file.exists() or not _minted_under(graph_file, settings.base)):
-            # no dump yet, or one built under another base: build one for this base
-            graph = build_graph(settings)
-            findings = _validated(graph, settings)  # as `build` does: a graph with a violation is not served
+            # no dump yet, or one built under another base: build one for this base, through the pipeline
+            # (a graph with a violation raises InvalidGraph and is not served)
+            built = run_pipeline(settings)
             target = settings.dist_dir if not graph_file.exists() else Path(tempfile.mkdtemp(prefix="cqp-graph-"))
-            write_dist(graph, target, settings.base, extra={"validation.json": findings})
+            write_dist(built.graph, target, settings.base, extra={"validation.json": built.findings_json()})
             graph_file = target / "graph.nt"
         else:
-            if not explicit:
-                _refuse_recorded_violations(graph_file.parent / "validation.json")
-            graph = Graph().parse(graph_file)
-        store = ox.Store()
-        store.bulk_load(path=str(graph_file), format=ox.RdfFormat.from_extension(graph_file.suffix.lstrip(".")))
+            built = open_served(settings, graph_file)
+        store = built.knowledge.store
         for source in extra_sources:
             store.bulk_load(path=source.path, format=ox.RdfFormat.from_extension(source.path.rsplit(".", 1)[-1]),
                             to_graph=ox.NamedNode(source.graph) if source.graph else ox.DefaultGraph())
@@ -170,8 +181,26 @@ class ServerState:
                                                 max_depth=settings.max_query_depth,
                                                 max_chain=settings.max_query_chain),
                             client_concurrency=settings.client_concurrency, queue_limit=settings.queue_limit)
-        return cls(settings, graph, graph_file, store, load_catalogue(settings.queries_dir), executor,
-                   list(extra_sources), cache=LRU(settings.cache_bytes), etag=etag, cache_enabled=cache)
+        return cls(settings, built, graph_file, executor, list(extra_sources), cache=LRU(settings.cache_bytes),
+                   etag=etag, cache_enabled=cache)
+
+    # -- what the server serves ----------------------------------------------------------------------------
+    @property
+    def knowledge(self) -> Knowledge:
+        return self.built.knowledge
+
+    @property
+    def graph(self) -> Graph:
+        return self.built.graph
+
+    @property
+    def store(self) -> ox.Store:
+        """The in-process store (the default graph and the extra sources), for reading triples one by one."""
+        return self.knowledge.store
+
+    @property
+    def catalogue(self) -> QueryCatalogue:
+        return self.knowledge.catalogue
 
     @property
     def base(self) -> str:
@@ -181,10 +210,49 @@ class ServerState:
     def prefixes(self) -> dict:
         return prefixes(self.base)
 
-    def named(self, name: str, params: dict | None = None) -> Table:
-        query = self.catalogue.get(name)
-        return run_named(self.store, query, params or {}, self.base)
+    # -- named queries, per referential --------------------------------------------------------------------
+    def named(self, name: str, params: dict | None = None, referential: str | None = None) -> Table:
+        """The named query `name` with `params` bound; with `referential`, restricted to that referential when
+        the query takes one (a query without a `referential` parameter is not about one referential)."""
+        values = {k: v for k, v in (params or {}).items() if v is not None}
+        if referential is not None and takes_referential(self.catalogue.get(name)):
+            values["referential"] = referential
+        return self.knowledge.table(name, values)
 
+    def rows(self, name: str, referential: str | None = None, **params) -> list[dict]:
+        return self.named(name, params, referential).rows
+
+    def referentials(self) -> list[Referential]:
+        return self.cached(("referentials",), self.knowledge.referentials)
+
+    def referential(self, name: str) -> Referential:
+        """The referential called `name`; UnknownReferential (French, with the known names) otherwise."""
+        return self.knowledge.referential(name)
+
+    def only_referential(self) -> str | None:
+        """The referential a route without one in its path answers for: the only one (None when the graph names
+        none); AmbiguousReferential when there are several."""
+        known = self.referentials()
+        if len(known) <= 1:
+            return known[0].name if known else None
+        names = [r.name for r in known]
+        raise AmbiguousReferential(f"le graphe contient {len(known)} référentiels ({', '.join(names)}) : précisez "
+                                   "lequel dans le chemin, /api/referentials/NOM/…", names)
+
+    def referential_of(self, iri: str) -> str | None:
+        """The name of the referential a resource belongs to (cqp:inReferential, or the certification itself)."""
+        def compute():
+            by_iri = {r.iri: r.name for r in self.referentials()}
+            if iri in by_iri:
+                return by_iri[iri]
+            owner = f"{self.base}ontology#inReferential"
+            for predicate, value in self.knowledge.describe(iri):
+                if predicate == owner and value in by_iri:
+                    return by_iri[value]
+            return ""
+        return self.cached(("referential-of", iri), compute) or None
+
+    # -- caching and links ---------------------------------------------------------------------------------
     def cached(self, key, compute):
         if not self.cache_enabled:
             return compute()
@@ -203,3 +271,8 @@ class ServerState:
                 if source.graph else 0
             out.append((source.graph, count))
         return out
+
+
+def takes_referential(query) -> bool:
+    """Whether a named query declares the optional `referential` parameter."""
+    return any(p.name == "referential" for p in query.params)

@@ -1,0 +1,184 @@
+"""The `cqp-graph` application: the typer app, the options every command shares, and the shared paths.
+
+Lives here: the app and its consoles, the shared options (`--base`, `--data`, `--graph`, `--referential`),
+settings read once per command, the French error path (`fail`: one line on stderr, then exit), getting the
+graph through the one pipeline (`built_graph`), choosing a referential, default output paths derived from
+the settings, and the output helpers several commands share (findings table, `emit`, written files). Not here:
+the commands themselves (`cli.graph_commands`, `cli.query_commands`, `cli.report_commands`,
+`cli.exchange_commands`, `cli.publish_commands`, `cli.serve_command`), and no work on the graph.
+
+Stage modules are bound with `lazy()`: a module-level name whose module is imported on first use, so that
+`cqp-graph --help` does not pay for rdflib, pyshacl, networkx, matplotlib or uvicorn.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from cqp_graph.config import Settings, SettingsError
+from cqp_graph.publish import atomic
+from cqp_graph.source.tables import DataError
+
+
+def lazy(name: str) -> ModuleType:
+    """The module `name`, imported when one of its attributes is first read (importlib's LazyLoader)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+    return module
+
+
+pipeline = lazy("cqp_graph.graph.pipeline")
+knowledge = lazy("cqp_graph.query.knowledge")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="CQP referentials as a validated RDF knowledge graph.")
+console = Console()
+err = Console(stderr=True)
+
+GraphOption = typer.Option(None, "--graph", help="Read this RDF dump (re-validated) instead of building from data/.")
+BaseOption = typer.Option(None, "--base", help="Base IRI (default: $CQP_GRAPH_BASE or https://w3id.org/cqp-graph/).")
+DataOption = typer.Option(None, "--data", help="Folder of referentials (default: $CQP_GRAPH_DATA or data/).")
+ReferentialOption = typer.Option(
+    None, "--referential", metavar="NAME",
+    help="Referential to act on (its folder name under data/); optional when the data holds only one.")
+
+
+def settings_from(base: Optional[str] = None, data: Optional[Path] = None, dist: Optional[Path] = None) -> Settings:
+    """The settings of this run: the environment, overridden by the command's options."""
+    if base and not base.endswith(("/", "#")):
+        base += "/"
+    try:
+        return Settings.from_env(base=base, data_dir=data, dist_dir=dist)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def fail(message: str, code: int = 2):
+    """Print `erreur : message` on stderr and end the command with `code` (2: bad input, 1: invalid graph)."""
+    err.print(f"[bold red]erreur :[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def os_reason(exc: OSError) -> str:
+    """The system's reason for a failed read or write, in French for the usual ones."""
+    return {errno.ENOENT: "fichier ou dossier introuvable", errno.EACCES: "droits insuffisants",
+            errno.EPERM: "opération non permise", errno.EISDIR: "c'est un dossier",
+            errno.ENOTDIR: "un élément du chemin n'est pas un dossier", errno.ENOSPC: "disque plein",
+            errno.EROFS: "système de fichiers en lecture seule"}.get(
+        exc.errno, f"erreur système : {exc.strerror or exc}")
+
+
+# -- the graph, through the one pipeline ----------------------------------------------------------------------
+
+def built_graph(settings: Settings, graph_file: Optional[Path] = None, *, quality: bool = False,
+                require_valid: bool = True, progress: Callable[[str], None] | None = None):
+    """The validated graph and its knowledge layer (`BuiltGraph`): built from data/ by `run_pipeline`, or read
+    from `graph_file` by `open_dump`. A graph with a violation ends the command (exit 1) unless
+    `require_valid=False`; a malformed data file ends it with exit 2. `quality=False` skips the quality shapes,
+    which only warn: the commands that do not report findings do not pay for them."""
+    try:
+        if graph_file is not None:
+            return pipeline.open_dump(settings, graph_file, require_valid=require_valid, quality=quality)
+        return pipeline.run_pipeline(settings, progress=progress, require_valid=require_valid, quality=quality)
+    except pipeline.InvalidGraph as exc:
+        fail(str(exc), 1)
+    except DataError as exc:
+        fail(str(exc))
+
+
+def choose_referential(built, name: Optional[str]):
+    """The referential `--referential NAME` names; without a name, the only one of the graph. Unknown name,
+    or no name while the graph holds several: exit 2 with a French message naming the choices."""
+    try:
+        return built.knowledge.referential(name)
+    except knowledge.UnknownReferential as exc:
+        fail(str(exc))
+
+
+def referential_rows(built, referential, name: str, **params) -> list[dict]:
+    """The rows of the named query `name` for one referential: its `referential` parameter is bound to the
+    referential's name when the query declares it; a query that does not is run as it is."""
+    scope = referential.name if built.knowledge.takes_referential(name) else None
+    return built.knowledge.rows(name, referential=scope, **params)
+
+
+def several_referentials(built) -> bool:
+    return len(built.knowledge.referentials()) > 1
+
+
+def default_folder(settings: Settings, built, referential, name: str) -> Path:
+    """`$CQP_GRAPH_DIST/<name>`, and `…/<name>/<referential>` when the graph holds several referentials."""
+    folder = settings.dist_dir / name
+    return folder / referential.name if several_referentials(built) else folder
+
+
+def default_file(settings: Settings, built, referential, name: str) -> Path:
+    """`$CQP_GRAPH_DIST/<name>`, and `…/<stem>-<referential><suffix>` when the graph holds several."""
+    path = settings.dist_dir / name
+    return path.with_name(f"{path.stem}-{referential.name}{path.suffix}") if several_referentials(built) else path
+
+
+# -- output ---------------------------------------------------------------------------------------------------
+
+def short_iri(iri: str, settings: Settings) -> str:
+    return iri[len(settings.base):] if iri.startswith(settings.base) else iri
+
+
+def print_findings(report, settings: Settings, limit: int | None = None):
+    """The SHACL findings as a terminal table (severity, focus node, path, message)."""
+    colours = {"Violation": "red", "Warning": "yellow", "Info": "cyan"}
+    table = RichTable(title="Constats SHACL", show_lines=False)
+    for column in ("sévérité", "nœud", "chemin", "message"):
+        table.add_column(column, overflow="fold")
+    for f in report.findings[:limit]:
+        table.add_row(f"[{colours.get(f.severity, 'white')}]{f.severity}[/]", short_iri(f.focus, settings),
+                      f.path or "", f.message)
+    console.print(table)
+    if limit is not None and len(report.findings) > limit:
+        console.print(f"… et {len(report.findings) - limit} autres constats (cqp-graph validate pour tout voir)")
+
+
+def emit(text: str, output: Optional[Path]):
+    """Write `text` to `output` (atomically) and say so, or print it on standard output."""
+    if output:
+        write_text(output, text)
+        console.print(f"écrit {output}")
+    else:
+        sys.stdout.write(text)
+
+
+def write_output(output: Path, data: bytes, say: bool = True):
+    """Write what an exporter returned to `output` (atomically) and, if `say`, print so; a failed write is a
+    French error."""
+    try:
+        atomic.write_bytes(output, data)
+    except OSError as exc:
+        fail(f"{exc.filename or output} : écriture impossible ({os_reason(exc)})")
+    if say:
+        console.print(f"écrit {output}")
+
+
+def write_text(output: Path, text: str):
+    """Write `text` to `output` (atomically, UTF-8); a failed write is a French error."""
+    try:
+        atomic.write_text(output, text)
+    except OSError as exc:
+        fail(f"{exc.filename or output} : écriture impossible ({os_reason(exc)})")

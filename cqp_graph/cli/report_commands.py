@@ -1,0 +1,110 @@
+"""Commands that measure one referential or judge against it: `report`, `coverage`, `decide`.
+
+Lives here: reading their options, choosing the referential (`--referential`), printing or writing what the
+analyses return, and their French error messages for bad input files. Not here: the figures and decisions
+(`cqp_graph.analyses.report`, `.coverage`, `.decisions`), reading the input files (`cqp_graph.inputs`), the
+pages (`cqp_graph.present.render`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cqp_graph.cli.app import (BaseOption, DataOption, ReferentialOption, app, built_graph, choose_referential,
+                               console, default_folder, emit, fail, lazy, settings_from, write_output)
+
+report_figures = lazy("cqp_graph.analyses.report")
+coverage_analysis = lazy("cqp_graph.analyses.coverage")
+decisions = lazy("cqp_graph.analyses.decisions")
+inputs = lazy("cqp_graph.inputs.files")
+render = lazy("cqp_graph.present.render")
+knowledge = lazy("cqp_graph.query.knowledge")
+
+PANEL = "Reports and decisions"
+
+FileReferentialOption = typer.Option(
+    None, "--referential", metavar="NAME",
+    help="Referential the file is for (its folder name under data/); optional when the data holds only one or "
+         "when the file names it (`referential:`).")
+
+
+@app.command(rich_help_panel=PANEL)
+def report(
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o",
+        help="Folder for the report files (default: $CQP_GRAPH_DIST/rapport, and …/rapport/NAME when the data "
+             "holds several referentials)."),
+    referential: Optional[str] = ReferentialOption,
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Coverage report of one referential: HTML (self-contained, French), Markdown, CSV, JSON and SVG."""
+    settings = settings_from(base, data)
+    with console.status("Rapport de couverture du référentiel…") as status:
+        built = built_graph(settings, quality=True,  # the report lists the quality findings
+                            progress=lambda m: status.update(m[:1].upper() + m[1:] + "…"))
+        chosen = choose_referential(built, referential)
+        output = output or default_folder(settings, built, chosen, "rapport")
+        status.update(f"Requêtes et analyses de {chosen.name}…")
+        figures = report_figures.referential_report(built, chosen.name)
+        status.update("Images et pages…")
+        files = render.referential_report_files(figures)
+        for name, content in files.items():
+            write_output(output / name, content, say=False)
+    for name in files:
+        console.print(f"  écrit {output / name}")
+
+
+@app.command(rich_help_panel=PANEL)
+def coverage(
+    programme: Path = typer.Argument(..., help="Programme file (YAML or CSV); see the README."),
+    fmt: str = typer.Option("html", "--format", "-f", help="html, csv or json"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+    referential: Optional[str] = FileReferentialOption,
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Coverage of one referential by a training programme."""
+    if fmt not in ("html", "csv", "json"):
+        fail("--format vaut html, csv ou json")
+    settings = settings_from(base, data)
+    built = built_graph(settings)
+    if referential is not None:
+        choose_referential(built, referential)
+    try:
+        result = coverage_analysis.coverage_of_file(programme, settings, built.knowledge, referential)
+    except (inputs.InputError, knowledge.UnknownReferential) as exc:
+        fail(str(exc))
+    text = {"html": render.programme_html, "csv": render.programme_csv, "json": render.to_json}[fmt](result)
+    emit(text, output)
+
+
+@app.command(rich_help_panel=PANEL)
+def decide(
+    results: Path = typer.Argument(..., help="A candidate's results (YAML or JSON); see the README."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+    referential: Optional[str] = FileReferentialOption,
+    base: Optional[str] = BaseOption,
+    data: Optional[Path] = DataOption,
+):
+    """Decision per block and for the whole CQP, each with the rule that decided it and the figures compared."""
+    if fmt not in ("text", "json"):
+        fail("--format vaut text ou json")
+    settings = settings_from(base, data)
+    built = built_graph(settings)
+    if referential is not None:
+        choose_referential(built, referential)
+    try:
+        decision = decisions.decide_file(results, settings, built.knowledge, referential)
+    except (inputs.InputError, knowledge.UnknownReferential) as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(f"{results}: {exc}")
+    text = decisions.decision_text(decision) if fmt == "text" else json.dumps(decision, ensure_ascii=False,
+                                                                               indent=1) + "\n"
+    emit(text, output)

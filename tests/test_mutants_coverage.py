@@ -1,0 +1,163 @@
+"""Tests written for the mutants of the coverage module that the other coverage tests let survive.
+
+They go through the command line (`cqp-graph coverage`, in-process) and the HTTP API, the two ways people
+ask for a coverage report, never through the module's internals. Expectations come from the programme file
+the test writes, from the referential's CSV files and from the rule the module's docstring states:
+- activities are listed in natural order (M2A2 before M2A10) in each module of the report;
+- the report carries the hours rule (hours split equally among the competences a module covers);
+- the programme is read under the input limits the settings give (CQP_GRAPH_INPUT_*), not the defaults;
+- with several referentials and none named, the report is refused, naming the missing `referential:`;
+- the API measures the programme sent in the request body (YAML or CSV), not a file on disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from cqp_graph.cli import app
+
+from .support import REFERENTIAL, ROOT, csv_rows, two_referentials
+
+EXAMPLES = ROOT / "examples"
+
+
+def natural(code: str):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", code)]
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(app, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def message(result) -> str:
+    """The command's output as one line (the terminal library wraps long messages)."""
+    return result.output.replace("\n", "")
+
+
+def report(*args, env=None) -> dict:
+    result = run("coverage", *args, "--format", "json", env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def copy_data(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(REFERENTIAL, data / REFERENTIAL.name)
+    return data
+
+
+def add_activity(data, code, mission, label):
+    """Append one activity to the copy's activities.csv, its provenance copied from the mission's first one."""
+    path = data / REFERENTIAL.name / "activities.csv"
+    with path.open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    model = next(r for r in rows if r["mission"] == mission)
+    rows.append(dict(model, code=code, label=label))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# -- activities in natural order --------------------------------------------------------------------------
+
+def test_a_module_lists_its_activities_in_natural_order(tmp_path):
+    data = copy_data(tmp_path)
+    mission = "M2"
+    existing = [r["code"] for r in csv_rows("activities.csv", REFERENTIAL) if r["mission"] == mission]
+    tenth = f"{mission}A10"
+    assert tenth not in existing and len(existing) >= 2
+    add_activity(data, tenth, mission, "Une dixième activité, ajoutée pour ce test")
+    written = [tenth, existing[1], existing[0]]  # 10 first: character order would keep it before A2
+    programme = tmp_path / "activites.yaml"
+    programme.write_text(
+        "title: Ordre des activités\nreferential: agc-alimentaire\nmodules:\n"
+        f"  - code: MX1\n    title: Des activités\n    hours: 6\n    activities: [{', '.join(written)}]\n",
+        encoding="utf-8")
+    expected = sorted(written, key=natural)
+    assert expected != sorted(written), "the fixture must tell natural order from character order"
+    result = report(programme, "--data", data)
+    module = next(m for m in result["modules"] if m["code"] == "MX1")
+    assert module["activities"] == expected
+
+
+# -- the hours rule is stated in every report ---------------------------------------------------------------
+
+def test_the_report_states_the_hours_rule():
+    result = report(EXAMPLES / "programme-lacunaire.yaml")
+    rule = result["hours_rule"]
+    # the rule as the module states it: a module's hours split equally among the competences it covers,
+    # the hours of a module covering none counted apart
+    assert "parts égales" in rule and "compétences" in rule and "à part" in rule
+
+
+# -- the settings' input limits apply ---------------------------------------------------------------------
+
+def test_the_programme_is_read_under_the_settings_limits(tmp_path):
+    title = "Un intitulé de module bien plus long que la limite fixée"
+    limit = 20
+    assert len(title) > limit
+    programme = tmp_path / "long.yaml"
+    programme.write_text("title: Court\nreferential: agc-alimentaire\nmodules:\n"
+                         f"  - code: MX1\n    title: {title}\n    hours: 3\n    competences: [RC2]\n",
+                         encoding="utf-8")
+    # under the default limits the programme is fine
+    assert report(programme)["modules"][0]["title"] == title
+    # under a smaller limit set in the environment, it is refused, naming the file
+    result = run("coverage", programme, "--format", "json", env={"CQP_GRAPH_INPUT_MAX_STRING": str(limit)})
+    assert result.exit_code != 0
+    assert "long.yaml" in message(result) and f"au plus {limit}" in message(result)
+
+
+# -- several referentials: the programme must name its own --------------------------------------------------
+
+def test_with_two_referentials_a_programme_without_referential_is_refused(tmp_path):
+    data = two_referentials(tmp_path)
+    assert len([p for p in data.iterdir() if p.is_dir()]) == 2
+    programme = tmp_path / "sans-referentiel.yaml"
+    programme.write_text("title: Sans référentiel\nmodules:\n  - code: MX1\n    title: Un module\n    hours: 3\n"
+                         "    competences: [RC2]\n", encoding="utf-8")
+    result = run("coverage", programme, "--format", "json", "--data", data)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    # the refusal says a referential must be named (in the file's `referential:` or with --referential)
+    assert re.search(r"r[ée]f[ée]rentiel", message(result), re.IGNORECASE), result.output
+    # naming it is enough
+    named = report(programme, "--data", data, "--referential", REFERENTIAL.name)
+    assert [m["code"] for m in named["modules"]] == ["MX1"]
+
+
+# -- the API measures the body it receives ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from fastapi.testclient import TestClient
+
+    from cqp_graph.config import Settings
+    from cqp_graph.web.app import create_app
+
+    dist = tmp_path_factory.mktemp("dist")
+    app_ = create_app(Settings.from_env(root=ROOT, data_dir=ROOT / "data", dist_dir=dist), workers=1)
+    with TestClient(app_, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.mark.parametrize("media, body", [
+    ("application/yaml", "title: Envoyé\nreferential: agc-alimentaire\nmodules:\n"
+                         "  - code: MX7\n    title: Dans la requête\n    hours: 4\n    competences: [RC2, RSF1]\n"),
+    ("text/csv", "code,title,hours,competences\nMX7,Dans la requête,4,RC2|RSF1\n"),
+])
+def test_the_api_measures_the_programme_in_the_body(client, media, body):
+    r = client.post("/api/coverage/programme", content=body.encode("utf-8"),
+                    headers={"content-type": media, "accept": "application/json"})
+    assert r.status_code == 200, r.text
+    modules = r.json()["modules"]
+    assert [(m["code"], m["title"], m["hours"], m["competences"]) for m in modules] == \
+        [("MX7", "Dans la requête", 4.0, ["RC2", "RSF1"])]

@@ -1,0 +1,367 @@
+"""Every field of every fiche of the real RNCP and RS extracts, found in the imported graph.
+
+Written for the mutants of the RNCP import that the other tests let survive. The expectation for each fiche
+is read here from the XML with ElementTree (field by field, as flux 4.1 names them); the import is run through
+its public entry `import_rncp(path, output, base)` and its Turtle output parsed back. A second part sends
+fiches broken on purpose (a number, a level, ACTIF, a date, a SIRET, a block code, a block of another fiche,
+missing titles) and checks each problem names the fiche's position and number and the field at fault, and
+that what is well-formed in the fiche is kept.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import pytest
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS, XSD
+
+from cqp_graph.exchange.rncp_import import import_rncp, split_competences
+
+from .support import ROOT, SHARED, need_shared
+
+RNCP = SHARED / "rncp" / "export_fiches_RNCP_fixture.xml"
+RS = SHARED / "rncp" / "export_fiches_RS_fixture.xml"
+BASE = "https://w3id.org/cqp-graph/"
+CQP = Namespace(f"{BASE}ontology#")
+# flux 4.1's jury elements: the access route each stands for (its code and French name)
+ROUTES = {"SI_JURY_FI": ("FI", "formation initiale"), "SI_JURY_CA": ("CA", "apprentissage"),
+          "SI_JURY_FC": ("FC", "formation continue"), "SI_JURY_CQ": ("CQ", "contrat de professionnalisation"),
+          "SI_JURY_CL": ("CL", "candidature individuelle"), "SI_JURY_VAE": ("VAE", "VAE")}
+DATES = {"DATE_FIN_ENREGISTREMENT": "registrationEnd", "DATE_EFFET": "effectiveDate",
+         "DATE_DECISION": "decisionDate", "DATE_DE_PUBLICATION": "publicationDate",
+         "DATE_LIMITE_DELIVRANCE": "deliveryDeadline"}
+
+
+def text(element, path):
+    value = element.findtext(path)
+    return value.strip() or None if value is not None else None
+
+
+def iso(value: str) -> Literal:
+    day, month, year = (int(p) for p in value.split("/"))
+    return Literal(date(year, month, day).isoformat(), datatype=XSD.date)
+
+
+def imported(path, tmp_path):
+    out = tmp_path / (path.stem + ".ttl")
+    report = import_rncp(path, out, BASE)
+    return report, Graph().parse(out, format="turtle")
+
+
+class Expect:
+    def __init__(self, graph):
+        self.graph, self.missing = graph, []
+
+    def has(self, s, p, o):
+        if (s, p, o) not in self.graph:
+            self.missing.append((str(s), str(p), o.n3() if isinstance(o, Literal) else str(o)))
+
+    def lacks(self, s, p):
+        if (s, p, None) in self.graph:
+            self.missing.append(("unexpected", str(s), str(p)))
+
+    def check(self):
+        assert not self.missing, f"{len(self.missing)} expected triples missing, e.g. {self.missing[:8]}"
+
+
+def expect_fiche(e: Expect, fiche):
+    number = text(fiche, "NUMERO_FICHE")
+    kind, digits = re.match(r"^(RNCP|RS)(\d+)$", number).groups()
+    record = URIRef(f"{BASE}rncp/{number}")
+    e.has(record, RDF.type, CQP.RegisterRecord)
+    e.has(record, CQP.recordNumber, Literal(number))
+    e.has(record, CQP.rncpNumber if kind == "RNCP" else CQP.rsNumber, Literal(digits))
+    e.lacks(record, CQP.rsNumber if kind == "RNCP" else CQP.rncpNumber)
+    if text(fiche, "ID_FICHE"):
+        e.has(record, CQP.recordId, Literal(text(fiche, "ID_FICHE")))
+    title = text(fiche, "INTITULE")
+    e.has(record, DCTERMS.title, Literal(title, lang="fr"))
+    e.has(record, SKOS.prefLabel, Literal(title, lang="fr"))
+    for path, prop, french in (("ABREGE/CODE", CQP.abbreviation, False), ("ABREGE/LIBELLE", CQP.abbreviationLabel, True),
+                               ("NOMENCLATURE_EUROPE/NIVEAU", CQP.levelCode, False),
+                               ("NOMENCLATURE_EUROPE/LIBELLE", CQP.levelLabel, True),
+                               ("ETAT_FICHE", CQP.recordState, False),
+                               ("TYPE_ENREGISTREMENT", CQP.registrationType, False)):
+        if text(fiche, path):
+            e.has(record, prop, Literal(text(fiche, path), lang="fr") if french else Literal(text(fiche, path)))
+        else:
+            e.lacks(record, prop)
+    if text(fiche, "ACTIF") in ("Oui", "Non"):
+        e.has(record, CQP.active, Literal(text(fiche, "ACTIF") == "Oui"))
+    for element, prop in DATES.items():
+        if text(fiche, element):
+            e.has(record, CQP[prop], iso(text(fiche, element)))
+        else:
+            e.lacks(record, CQP[prop])
+    for path, prop in (("CODES_ROME/ROME", CQP.romeCode), ("CODES_NSF/NSF", CQP.nsfCode),
+                       ("FORMACODES/FORMACODE", CQP.formacode)):
+        for item in fiche.findall(path):
+            e.has(record, prop, Literal(text(item, "CODE")))
+    for certifier in fiche.findall("CERTIFICATEURS/CERTIFICATEUR"):
+        siret, name = text(certifier, "SIRET_CERTIFICATEUR"), text(certifier, "NOM_CERTIFICATEUR")
+        # an organisation is named by its SIRET (14 digits), else by its name: lower case, each run of other
+        # characters than a-z and 0-9 made one dash, no dash at either end
+        valid = bool(siret and re.fullmatch(r"\d{14}", siret))
+        key = siret if valid else "name-" + re.sub(r"[^a-z0-9]+", "-", (name or "unknown").lower()).strip("-")
+        node = URIRef(f"{BASE}organisation/{key}")
+        e.has(record, CQP.certifier, node)
+        e.has(node, RDF.type, CQP.Certifier)
+        if name:
+            e.has(node, FOAF.name, Literal(name))
+            e.has(node, SKOS.prefLabel, Literal(name))
+        if siret:
+            e.has(node, CQP.siret, Literal(siret))
+        if text(certifier, "ETAT_CERTIFICATEUR"):
+            e.has(node, CQP.certifierState, Literal(text(certifier, "ETAT_CERTIFICATEUR")))
+    for element, (code, label) in ROUTES.items():
+        jury = fiche.find(element)
+        node = URIRef(f"{record}/route/{code}")
+        if jury is None:
+            if (record, CQP.hasAccessRoute, node) in e.graph:
+                e.missing.append(("unexpected route", str(node)))
+            continue
+        e.has(record, CQP.hasAccessRoute, node)
+        e.has(node, RDF.type, CQP.AccessRoute)
+        e.has(node, CQP.routeCode, Literal(code))
+        e.has(node, SKOS.prefLabel, Literal(label, lang="fr"))
+        if text(jury, "ACTIF") in ("Oui", "Non"):
+            e.has(node, CQP.open, Literal(text(jury, "ACTIF") == "Oui"))
+        if text(jury, "COMPOSITION"):
+            e.has(node, CQP.juryComposition, Literal(text(jury, "COMPOSITION"), lang="fr"))
+    for new in fiche.findall("NOUVELLES_CERTIFICATIONS/NOUVELLE_CERTIFICATION"):
+        e.has(record, DCTERMS.isReplacedBy, URIRef(f"{BASE}rncp/{text(new, 'ID_FICHE_NOUVELLE_CERTIFICATION')}"))
+    for old in fiche.findall("ANCIENNES_CERTIFICATIONS/ANCIENNE_CERTIFICATION"):
+        e.has(record, DCTERMS.replaces, URIRef(f"{BASE}rncp/{text(old, 'ID_FICHE_ANCIENNE_CERTIFICATION')}"))
+    items = 0
+    for block in fiche.findall("BLOCS_COMPETENCES/BLOC_COMPETENCES"):
+        code = text(block, "CODE")
+        node = URIRef(f"{BASE}rncp/block/{code}")
+        e.has(record, CQP.hasBlock, node)
+        e.has(node, RDF.type, CQP.CompetenceBlock)
+        e.has(node, CQP.code, Literal(code))
+        e.has(node, CQP.order, Literal(int(re.search(r"BC(\d+)$", code).group(1))))
+        e.has(node, SKOS.prefLabel, Literal(text(block, "LIBELLE"), lang="fr"))
+        listed = block.findtext("LISTE_COMPETENCES")
+        if listed and listed.strip():
+            e.has(node, CQP.competenceListText, Literal(listed, lang="fr"))  # verbatim, spaces and all
+            method, parts, preamble = split_competences(listed)
+            e.has(node, CQP.itemisation, Literal(method))
+            if preamble:
+                e.has(node, CQP.itemPreamble, Literal(preamble, lang="fr"))
+            for rank, part in enumerate(parts, start=1):
+                item = URIRef(f"{node}/item/{rank}")
+                e.has(node, CQP.hasItem, item)
+                e.has(item, RDF.type, CQP.BlockCompetenceItem)
+                e.has(item, CQP.order, Literal(rank))
+                e.has(item, CQP.itemText, Literal(part, lang="fr"))
+                items += 1
+        modalities = block.findtext("MODALITES_EVALUATION")
+        if modalities and modalities.strip():
+            e.has(node, CQP.assessmentText, Literal(modalities, lang="fr"))
+    for index, correspondence in enumerate(fiche.findall("CORRESPONDANCES/CORRESPONDANCE"), start=1):
+        node = URIRef(f"{record}/correspondence/{index}")
+        e.has(record, CQP.hasCorrespondence, node)
+        e.has(node, RDF.type, CQP.BlockCorrespondence)
+        for source in correspondence.findall("SOURCE/BLOC_COMPETENCES"):
+            e.has(node, CQP.sourceBlock, URIRef(f"{BASE}rncp/block/{text(source, 'CODE')}"))
+        target = text(correspondence, "DESTINATION/NUMERO_FICHE")
+        if target:
+            e.has(node, CQP.targetRecord, URIRef(f"{BASE}rncp/{target}"))
+        for block in correspondence.findall("DESTINATION/BLOC_COMPETENCES"):
+            e.has(node, CQP.targetBlock, URIRef(f"{BASE}rncp/block/{text(block, 'CODE')}"))
+    return kind, items
+
+
+@pytest.mark.parametrize("path", [RNCP, RS], ids=["RNCP", "RS"])
+def test_every_field_of_every_fiche_arrives(path, tmp_path):
+    need_shared(path)
+    report, graph = imported(path, tmp_path)
+    fiches = ET.parse(path).getroot().findall("FICHE")
+    e = Expect(graph)
+    kinds, items = [], 0
+    for fiche in fiches:
+        kind, n = expect_fiche(e, fiche)
+        kinds.append(kind)
+        items += n
+    e.check()
+    blocks = sum(len(f.findall("BLOCS_COMPETENCES/BLOC_COMPETENCES")) for f in fiches)
+    assert (report.fiches, report.rncp, report.rs, report.skipped) == \
+        (len(fiches), kinds.count("RNCP"), kinds.count("RS"), 0)
+    assert (report.blocks, report.items) == (blocks, items)
+    summary = report.as_dict()
+    assert summary["fiches"] == len(fiches) and summary["rncp"] == kinds.count("RNCP")
+    assert summary["rs"] == kinds.count("RS") and summary["blocks"] == blocks and summary["items"] == items
+    assert summary["skipped"] == 0 and sum(summary["itemisation"].values()) == sum(
+        1 for f in fiches for b in f.findall("BLOCS_COMPETENCES/BLOC_COMPETENCES")
+        if (b.findtext("LISTE_COMPETENCES") or "").strip())
+    assert summary["problems"] == [str(p) for p in report.problems]
+
+
+# -- fiches broken on purpose --------------------------------------------------------------------------------
+
+def fiche(number, body=""):
+    return f"<FICHE><ID_FICHE>1</ID_FICHE><NUMERO_FICHE>{number}</NUMERO_FICHE>{body}</FICHE>"
+
+
+def block(code, label="Un bloc", competences=None):
+    listed = f"<LISTE_COMPETENCES>{competences}</LISTE_COMPETENCES>" if competences else ""
+    label = f"<LIBELLE>{label}</LIBELLE>" if label else ""
+    return f"<BLOC_COMPETENCES><CODE>{code}</CODE>{label}{listed}</BLOC_COMPETENCES>"
+
+
+BROKEN = "".join([
+    fiche("RNCP100", "<INTITULE>Bonne fiche</INTITULE><ACTIF>Oui</ACTIF>"
+                     "<BLOCS_COMPETENCES>" + block("RNCP100BC02") + "</BLOCS_COMPETENCES>"),
+    fiche("XYZ12", "<INTITULE>Numéro faux</INTITULE>"),
+    fiche("RNCP300", "<NOMENCLATURE_EUROPE><NIVEAU>NIV9</NIVEAU></NOMENCLATURE_EUROPE><ACTIF>Peut-être</ACTIF>"
+                     "<DATE_EFFET>32/01/2024</DATE_EFFET><DATE_DECISION>05/03/2021</DATE_DECISION>"
+                     "<CERTIFICATEURS><CERTIFICATEUR><SIRET_CERTIFICATEUR>123</SIRET_CERTIFICATEUR>"
+                     "<NOM_CERTIFICATEUR>École d'Été</NOM_CERTIFICATEUR></CERTIFICATEUR></CERTIFICATEURS>"
+                     "<BLOCS_COMPETENCES>" + block("BLOC1") + block("RNCP999BC01") + block("RNCP300BC03", label=None)
+                     + "</BLOCS_COMPETENCES>"),
+    fiche("RS400", "<INTITULE>Une fiche RS</INTITULE><ACTIF>Non</ACTIF>"),
+    "<FICHE><INTITULE>Sans numéro</INTITULE></FICHE>",
+])
+
+
+@pytest.fixture
+def broken(tmp_path):
+    path = tmp_path / "broken.xml"
+    path.write_text(f"<FICHES>{BROKEN}</FICHES>", encoding="utf-8")
+    report, graph = imported(path, tmp_path)
+    return report, graph, [str(p) for p in report.problems]
+
+
+def problem(messages, start, *words):
+    hits = [m for m in messages if m.startswith(start) and all(w in m for w in words)]
+    assert len(hits) == 1, (start, words, messages)
+
+
+def test_each_problem_names_the_fiche_and_the_field(broken):
+    report, graph, messages = broken
+    problem(messages, "fiche #2 (XYZ12): ", "NUMERO_FICHE", "XYZ12", "écartée")
+    assert sum(m == "fiche #3 (RNCP300): INTITULE manquant" for m in messages) == 1, messages
+    problem(messages, "fiche #3 (RNCP300): ", "NOMENCLATURE_EUROPE/NIVEAU", "NIV9")
+    problem(messages, "fiche #3 (RNCP300): ", "ACTIF", "Peut-être")
+    problem(messages, "fiche #3 (RNCP300): ", "DATE_EFFET", "32/01/2024")
+    problem(messages, "fiche #3 (RNCP300): ", "SIRET_CERTIFICATEUR", "123")
+    problem(messages, "fiche #3 (RNCP300): ", "bloc #1", "BLOC1", "écarté")
+    problem(messages, "fiche #3 (RNCP300): ", "RNCP999BC01", "RNCP300")
+    problem(messages, "fiche #3 (RNCP300): ", "RNCP300BC03", "LIBELLE")
+    problem(messages, "fiche #5: ", "NUMERO_FICHE «  » ", "écartée")  # an empty number between the quotes  # no number: none in parentheses
+    assert len(messages) == 10, messages
+    assert not any(m.startswith(("fiche #1", "fiche #4")) for m in messages)
+    assert report.as_dict()["problems"] == messages
+
+
+def test_what_is_well_formed_is_kept(broken):
+    report, graph, _ = broken
+    assert (report.fiches, report.rncp, report.rs, report.skipped, report.blocks) == (3, 2, 1, 2, 3)
+    first, third, fourth = (URIRef(f"{BASE}rncp/{n}") for n in ("RNCP100", "RNCP300", "RS400"))
+    assert (URIRef(f"{BASE}rncp/XYZ12"), None, None) not in graph
+    assert (first, CQP.active, Literal(True)) in graph and (fourth, CQP.active, Literal(False)) in graph
+    assert (third, CQP.active, None) not in graph
+    assert (fourth, CQP.rsNumber, Literal("400")) in graph and (first, CQP.rncpNumber, Literal("100")) in graph
+    # the good date of a fiche with a bad one is kept; the bad one is not
+    assert (third, CQP.decisionDate, Literal("2021-03-05", datatype=XSD.date)) in graph
+    assert (third, CQP.effectiveDate, None) not in graph
+    # the level that is not NIV1…NIV8 is still recorded as written
+    assert (third, CQP.levelCode, Literal("NIV9")) in graph
+    # a certifier without a valid SIRET is named after its name
+    org = URIRef(f"{BASE}organisation/name-cole-d-t")
+    assert (third, CQP.certifier, org) in graph and (org, CQP.siret, Literal("123")) in graph
+    # block codes: the bad one is dropped, the one of another fiche and the unlabelled one are kept
+    assert (third, CQP.hasBlock, URIRef(f"{BASE}rncp/block/RNCP999BC01")) in graph
+    assert (URIRef(f"{BASE}rncp/block/RNCP300BC03"), CQP.order, Literal(3)) in graph
+    assert (URIRef(f"{BASE}rncp/block/RNCP100BC02"), CQP.order, Literal(2)) in graph
+    assert not any("BLOC1" in str(o) for o in graph.objects(third, CQP.hasBlock))
+
+
+
+@pytest.mark.parametrize("batch", [1, 200])
+def test_shape_violations_are_reported_with_their_fiche(tmp_path, batch):
+    """With the import's shapes, each violation is a problem naming the fiche whose resource it is about."""
+    from cqp_graph.config import Settings
+    from cqp_graph.graph.assemble import load_input_shapes
+
+    settings = Settings.from_env(root=ROOT, data_dir=ROOT / "data", dist_dir=tmp_path / "dist")
+    path = tmp_path / "broken.xml"
+    path.write_text(f"<FICHES>{BROKEN}</FICHES>", encoding="utf-8")
+    report = import_rncp(path, tmp_path / "out.ttl", BASE, shapes=load_input_shapes(settings, "rncp", "rncp"),
+                         batch=batch)
+    shacl = [str(p) for p in report.problems if "SHACL" in str(p)]
+    record, org = f"{BASE}rncp/RNCP300", f"{BASE}organisation/name-cole-d-t"
+    # RNCP300 has no title and a level outside NIV1…NIV8: two violations on the record, named by its number
+    on_record = [m for m in shacl if m.startswith("fiche #0 (RNCP300): ") and f"sur {record} :" in m]
+    assert len(on_record) == 2, shacl
+    # its certifier's SIRET has not 14 digits: a violation on the organisation, which no fiche's IRI prefixes
+    assert [m for m in shacl if f"sur {org} :" in m and m.startswith("fiche #0: ")], shacl
+    # the well-formed fiches have none
+    assert not [m for m in shacl if "RNCP100" in m or "RS400" in m]
+    assert len(shacl) == 3, shacl
+
+
+
+def test_links_to_other_fiches_only_when_their_number_is_one(tmp_path):
+    links = ("<NOUVELLES_CERTIFICATIONS>"
+             "<NOUVELLE_CERTIFICATION><ID_FICHE_NOUVELLE_CERTIFICATION>RNCP101</ID_FICHE_NOUVELLE_CERTIFICATION></NOUVELLE_CERTIFICATION>"
+             "<NOUVELLE_CERTIFICATION><ID_FICHE_NOUVELLE_CERTIFICATION>ABC</ID_FICHE_NOUVELLE_CERTIFICATION></NOUVELLE_CERTIFICATION>"
+             "<NOUVELLE_CERTIFICATION><ID_FICHE_NOUVELLE_CERTIFICATION> </ID_FICHE_NOUVELLE_CERTIFICATION></NOUVELLE_CERTIFICATION>"
+             "</NOUVELLES_CERTIFICATIONS><ANCIENNES_CERTIFICATIONS>"
+             "<ANCIENNE_CERTIFICATION><ID_FICHE_ANCIENNE_CERTIFICATION>RS5</ID_FICHE_ANCIENNE_CERTIFICATION></ANCIENNE_CERTIFICATION>"
+             "<ANCIENNE_CERTIFICATION><ID_FICHE_ANCIENNE_CERTIFICATION>XYZ</ID_FICHE_ANCIENNE_CERTIFICATION></ANCIENNE_CERTIFICATION>"
+             "<ANCIENNE_CERTIFICATION></ANCIENNE_CERTIFICATION>"
+             "</ANCIENNES_CERTIFICATIONS>"
+             "<CERTIFICATEURS><CERTIFICATEUR><ETAT_CERTIFICATEUR>Actif</ETAT_CERTIFICATEUR></CERTIFICATEUR></CERTIFICATEURS>")
+    path = tmp_path / "links.xml"
+    path.write_text(f"<FICHES>{fiche('RNCP100', '<INTITULE>Liens</INTITULE>' + links)}</FICHES>", encoding="utf-8")
+    report, graph = imported(path, tmp_path)
+    record = URIRef(f"{BASE}rncp/RNCP100")
+    assert set(graph.objects(record, DCTERMS.isReplacedBy)) == {URIRef(f"{BASE}rncp/RNCP101")}
+    assert set(graph.objects(record, DCTERMS.replaces)) == {URIRef(f"{BASE}rncp/RS5")}
+    # a certifier with neither SIRET nor name is still one, named "unknown"
+    org = URIRef(f"{BASE}organisation/name-unknown")
+    assert set(graph.objects(record, CQP.certifier)) == {org}
+    assert (org, CQP.certifierState, Literal("Actif")) in graph and (org, FOAF.name, None) not in graph
+    assert report.fiches == 1 and not report.problems
+
+
+# -- splitting a block's competence list ----------------------------------------------------------------------
+
+FILLER = "Le bloc vise la maîtrise des situations professionnelles décrites ci-après, dans leur contexte. "
+
+
+def test_codes_split_only_when_the_first_comes_early_enough():
+    items = "A1C1. Évaluer la demande  A1C2. Proposer une offre"
+    # the first code may stand up to 300 characters in, or 30 % of the text if that is more
+    at_300 = ("x" * 299 + " " + items)
+    assert at_300.index("A1C1.") == 300
+    assert split_competences(at_300)[0] == "codes"
+    at_301 = ("x" * 300 + " " + items)
+    assert split_competences(at_301) == ("none", [], None)
+    # a long text: 30 % of it is the limit
+    long = FILLER * 12  # about 1150 characters
+    late = long[: int(len(long) * 0.5)] + " " + items + " " + long
+    assert late.index("A1C1.") > max(300, 0.3 * len(late))
+    assert split_competences(late) == ("none", [], None)
+    early = long[:200] + " " + items + " " + long
+    assert split_competences(early)[0] == "codes"
+    # the limit is about the first code; the second may come much later
+    far = "A1C1. Évaluer " + long + " A1C2. Proposer"
+    assert split_competences(far)[:2] == ("codes", ["A1C1. Évaluer " + " ".join(long.split()), "A1C2. Proposer"])
+    # the first code's place is where it first appears, even when its text comes back at the end
+    again = items + " " + long + " voir A1C1."
+    assert split_competences(again)[0] == "codes"
+
+
+def test_split_items_have_their_spaces_made_single():
+    method, items, preamble = split_competences("A1C1. Évaluer   la\n demande    A1C2.  Proposer\tune offre")
+    assert (method, items, preamble) == ("codes", ["A1C1. Évaluer la demande", "A1C2. Proposer une offre"], None)
+
+
+def test_a_single_bullet_is_one_item():
+    assert split_competences("- Analyser les besoins du client") == ("bullets", ["Analyser les besoins du client"], None)
+    assert split_competences("* Analyser  * Conseiller") == ("bullets", ["Analyser", "Conseiller"], None)

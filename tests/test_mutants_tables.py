@@ -1,0 +1,363 @@
+"""Tests written for the mutants of the data-file reader that the other tests let survive.
+
+The reader's contract (its docstring and docs/data-format.md): a referential is a folder of UTF-8 CSV files,
+one header row, one record a row; what a spreadsheet can get wrong -- a missing file or column, an unknown
+column or file, an empty required cell, a value of the wrong type, a duplicated key, broken CSV syntax -- is
+refused with a `DataError` naming the file, the line (where there is one) and the column or value at fault.
+Values are typed (whole numbers, decimals with a comma or a point, yes/no in English or French, lists split
+on `|`); labels are kept as written (only spaces, tabs and line ends trimmed at their edges).
+
+Every file here is written by the test from the shipped one (data/agc-alimentaire), so the lines, values and
+columns expected are the test's own; each test reads through `read_table` / `read_referential` only.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from cqp_graph.source.tables import TABLES_BY_FILE, DataError, Row, read_referential, read_table
+
+from .support import REFERENTIAL, csv_rows
+
+
+def shipped(name: str) -> tuple[list[str], list[dict]]:
+    with (REFERENTIAL / name).open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames), list(reader)
+
+
+def write(folder: Path, name: str, header: list[str], rows: list[dict | list]) -> Path:
+    """Write a CSV, one record a line (the test's rows hold no line break unless it says so)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
+    return path
+
+
+def read(folder: Path, name: str):
+    return read_table(folder, TABLES_BY_FILE[name])
+
+
+def refused(folder: Path, name: str) -> DataError:
+    with pytest.raises(DataError) as caught:
+        read(folder, name)
+    return caught.value
+
+
+def says(message: str, *words: str):
+    """Each phrase appears in the message as words of its own (not glued to other letters)."""
+    for w in words:
+        assert re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", message), (w, message)
+
+
+def names(error: DataError, path: Path, line: int | None):
+    """The error names the file and the line, in its fields and in its text."""
+    assert error.path == path
+    assert error.line == line
+    where = f"{path}:{line}: " if line else f"{path}: "
+    assert str(error) == where + error.message
+
+
+def missions_with(tmp_path, index: int, column: str, value: str) -> tuple[Path, int]:
+    """The shipped missions.csv with one cell changed; returns the file and that record's line."""
+    header, rows = shipped("missions.csv")
+    rows[index][column] = value
+    return write(tmp_path, "missions.csv", header, rows), index + 2
+
+
+# -- typed values -------------------------------------------------------------------------------------------
+
+def test_the_shipped_missions_are_read_with_their_lines_and_types(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = write(tmp_path, "missions.csv", header, rows)
+    got = read(tmp_path, "missions.csv")
+    assert [r.line for r in got] == list(range(2, len(rows) + 2))
+    assert all(r.path == path and r.table is TABLES_BY_FILE["missions.csv"] for r in got)
+    assert [r["code"] for r in got] == [r["code"] for r in rows]
+    assert [r["order"] for r in got] == [int(r["order"]) for r in rows]
+    assert all(type(r["order"]) is int for r in got)
+
+
+def test_decimals_take_a_comma_or_a_point(tmp_path):
+    header, rows = shipped("rules.csv")
+    rows = rows[:3]
+    rows[0]["min_percent"], rows[1]["min_percent"], rows[2]["min_percent"] = "70,5", "12.25", "30"
+    write(tmp_path, "rules.csv", header, rows)
+    got = read(tmp_path, "rules.csv")
+    assert [r["min_percent"] for r in got] == [Decimal("70.5"), Decimal("12.25"), Decimal(30)]
+    assert all(isinstance(r["min_percent"], Decimal) for r in got)
+
+
+YES = ["true", "yes", "oui", "1", "TRUE", "Oui", "YES"]
+NO = ["false", "no", "non", "0", "False", "NON", "No"]
+
+
+def test_yes_and_no_in_english_and_french(tmp_path):
+    header, rows = shipped("aptitudes.csv")
+    model = rows[0]
+    table = [dict(model, code=f"A{i + 1}", order=str(i + 1), minted=v) for i, v in enumerate(YES + NO)]
+    write(tmp_path, "aptitudes.csv", header, table)
+    got = read(tmp_path, "aptitudes.csv")
+    assert [r["minted"] for r in got] == [True] * len(YES) + [False] * len(NO)
+
+
+def test_lists_are_split_on_bars_and_trimmed(tmp_path):
+    header, rows = shipped("settings.csv")
+    rows = rows[:1]
+    rows[0]["allowed_values"] = " mean |min|| max "
+    write(tmp_path, "settings.csv", header, rows)
+    assert read(tmp_path, "settings.csv")[0]["allowed_values"] == ["mean", "min", "max"]
+
+
+def test_labels_are_kept_as_written_typed_cells_trimmed_of_any_space(tmp_path):
+    header, rows = shipped("missions.csv")
+    label = "\xa0Xérès et « XXL », tel quel\xa0X"  # non-breaking spaces and X at the edges are part of it
+    rows[0]["label"] = "  " + label + "\t"
+    rows[0]["code"] = " " + rows[0]["code"] + "\t"
+    rows[0]["order"] = "\xa0" + rows[0]["order"] + " "
+    write(tmp_path, "missions.csv", header, rows)
+    first = read(tmp_path, "missions.csv")[0]
+    assert first["label"] == label
+    assert first["code"] == rows[0]["code"].strip()
+    assert first["order"] == int(rows[0]["order"].strip())
+    # a yes/no cell typed with non-breaking or em spaces around it
+    header, rows = shipped("aptitudes.csv")
+    rows = rows[:2]
+    rows[0]["minted"], rows[1]["minted"] = "\xa0oui\u2003", "\u2003non\xa0"
+    write(tmp_path, "aptitudes.csv", header, rows)
+    assert [r["minted"] for r in read(tmp_path, "aptitudes.csv")] == [True, False]
+
+
+def test_an_empty_optional_cell_is_none_and_get_gives_the_default(tmp_path):
+    header, rows = shipped("aptitudes.csv")
+    rows = rows[:2]
+    rows[0]["note"], rows[0]["minted"], rows[0]["source_lines"] = "", "", "  "
+    write(tmp_path, "aptitudes.csv", header, rows)
+    first = read(tmp_path, "aptitudes.csv")[0]
+    assert first["note"] is None and first["minted"] is None and first["source_lines"] is None
+    assert first.get("note", "rien") == "rien" and first.get("minted", "?") == "?"
+    assert first.get("label") == rows[0]["label"]
+
+
+def test_an_optional_column_may_be_left_out(tmp_path):
+    header, rows = shipped("missions.csv")
+    assert "source_lines" in header
+    header = [h for h in header if h != "source_lines"]
+    write(tmp_path, "missions.csv", header, rows)
+    got = read(tmp_path, "missions.csv")
+    assert len(got) == len(rows) and all(r["source_lines"] is None for r in got)
+
+
+def test_row_get_treats_empty_values_as_absent():
+    row = Row(TABLES_BY_FILE["settings.csv"], Path("x.csv"), 7, {"a": "", "b": [], "c": None, "d": "v", "e": 0})
+    assert [row.get(k, "défaut") for k in "abcde"] == ["défaut", "défaut", "défaut", "v", 0]
+
+
+def test_row_error_names_the_rows_file_and_line(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = write(tmp_path, "missions.csv", header, rows)
+    third = read(tmp_path, "missions.csv")[2]
+    error = third.error("la mission manque")
+    assert isinstance(error, DataError) and error.message == "la mission manque"
+    names(error, path, 4)
+
+
+def test_a_blank_record_is_skipped_and_reading_goes_on(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = tmp_path / "missions.csv"
+    write(tmp_path, "missions.csv", header, [rows[0], [""] * len(header), rows[1], rows[2]])
+    got = read(tmp_path, "missions.csv")
+    assert [r["code"] for r in got] == [rows[0]["code"], rows[1]["code"], rows[2]["code"]]
+    assert [r.line for r in got] == [2, 4, 5] and got[0].path == path
+
+
+def test_a_quoted_cell_may_span_lines_and_the_next_record_keeps_its_line(tmp_path):
+    header, rows = shipped("missions.csv")
+    rows[0]["label"] = "première ligne\nseconde ligne"
+    rows[1]["order"] = "deux"  # the error is on the record after the two-line one
+    path = write(tmp_path, "missions.csv", header, rows)
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 4)  # header 1, the two-line record 2-3, the bad one 4
+    rows[1]["order"] = "2"
+    write(tmp_path, "missions.csv", header, rows)
+    got = read(tmp_path, "missions.csv")
+    assert got[0]["label"] == "première ligne\nseconde ligne"
+    assert [r.line for r in got[:3]] == [2, 4, 5]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = write(tmp_path, "missions.csv", header, rows)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert [r["code"] for r in read(tmp_path, "missions.csv")] == [r["code"] for r in rows]
+
+
+# -- what is refused, and where -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("file, column, value, words", [
+    ("missions.csv", "code", "M 1", ["code", "'M 1'"]),
+    ("missions.csv", "order", "deux", ["order", "'deux'", "whole number"]),
+    ("missions.csv", "source_lines", "ligne 12", ["source_lines", "'ligne 12'"]),
+    ("rules.csv", "min_percent", "beaucoup", ["min_percent", "'beaucoup'", "number"]),
+    ("rules.csv", "min_percent", "Infinity", ["min_percent", "'Infinity'", "finite number"]),
+    ("rules.csv", "min_percent", "NaN", ["min_percent", "'NaN'", "finite number"]),
+    ("aptitudes.csv", "minted", "peut-être", ["minted", "'peut-être'", "true or false"]),
+])
+def test_a_bad_value_names_file_line_column_and_value(tmp_path, file, column, value, words):
+    header, rows = shipped(file)
+    index = min(2, len(rows) - 1)
+    rows[index][column] = value
+    path = write(tmp_path, file, header, rows)
+    error = refused(tmp_path, file)
+    names(error, path, index + 2)
+    says(error.message, *words)
+
+
+def test_an_empty_required_cell_names_the_column_and_what_it_holds(tmp_path):
+    path, line = missions_with(tmp_path, 3, "label", "  ")
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, line)
+    table = TABLES_BY_FILE["missions.csv"]
+    doc = next(c.doc for c in table.columns if c.name == "label")
+    says(error.message, "'label'", "empty")
+    assert doc in error.message
+
+
+def test_a_missing_file_is_named_with_what_it_should_hold(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    error = refused(tmp_path, "missions.csv")
+    names(error, tmp_path / "missions.csv", None)
+    says(error.message, "missing file")
+    assert TABLES_BY_FILE["missions.csv"].doc in error.message
+    # an optional table may be absent
+    assert read(tmp_path, "variants.csv") == []
+
+
+def test_text_that_is_not_utf8_is_refused(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = write(tmp_path, "missions.csv", header, rows)
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1", errors="replace"))
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, None)
+    says(error.message, "UTF-8")
+
+
+def test_an_empty_file_is_refused_on_line_one(tmp_path):
+    path = tmp_path / "missions.csv"
+    path.write_text("", encoding="utf-8")
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 1)
+    says(error.message, "empty file", "header row")
+
+
+def test_broken_quoting_in_the_header_is_refused_on_line_one(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = write(tmp_path, "missions.csv", header, rows)
+    text = path.read_text(encoding="utf-8").split("\n", 1)
+    path.write_text(f'"{header[0]}"x,' + text[0].split(",", 1)[1] + "\n" + text[1], encoding="utf-8")
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 1)
+    says(error.message, "CSV syntax")
+
+
+def test_broken_quoting_in_a_record_is_refused_on_its_line(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = write(tmp_path, "missions.csv", header, rows)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    code = rows[2]["code"]
+    assert lines[3].startswith(code + ",")
+    lines[3] = f'"{code}"x' + lines[3][len(code):]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 4)
+    says(error.message, "CSV syntax")
+
+
+def test_missing_columns_are_all_named_on_line_one(tmp_path):
+    header, rows = shipped("missions.csv")
+    gone = ["label", "order"]
+    path = write(tmp_path, "missions.csv", [h for h in header if h not in gone], rows)
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 1)
+    says(error.message, "missing column(s)")
+    assert ", ".join(gone) in error.message
+
+
+def test_unknown_columns_are_named_with_the_expected_ones(tmp_path):
+    header, rows = shipped("missions.csv")
+    path = write(tmp_path, "missions.csv", header + ["couleur", "taille"], [r | {"couleur": "bleu"} for r in rows])
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 1)
+    says(error.message, "unknown column(s)", "couleur, taille")
+    # the columns the table knows are the shipped file's (it uses every one), listed in alphabetical order
+    assert f"(expected: {', '.join(sorted(header))})" in error.message
+
+
+def test_a_record_with_too_few_cells_is_refused(tmp_path):
+    header, rows = shipped("missions.csv")
+    records = [[r[h] for h in header] for r in rows]
+    records[1] = records[1][:2]
+    path = write(tmp_path, "missions.csv", header, records)
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 3)
+    says(error.message, f"{2} cells", f"has {len(header)}")
+
+
+def test_a_duplicated_key_names_the_first_line(tmp_path):
+    header, rows = shipped("missions.csv")
+    rows[3]["code"] = rows[0]["code"]
+    path = write(tmp_path, "missions.csv", header, rows)
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 5)
+    says(error.message, "duplicate code", repr((rows[0]["code"],)), "first on line 2")
+
+
+def test_a_duplicated_pair_names_both_columns_of_the_key(tmp_path):
+    header, rows = shipped("requirements.csv")
+    rows = rows[:4] + [dict(rows[1])]
+    path = write(tmp_path, "requirements.csv", header, rows)
+    error = refused(tmp_path, "requirements.csv")
+    names(error, path, 6)
+    says(error.message, "duplicate mission/competence", repr((rows[1]["mission"], rows[1]["competence"])),
+         "first on line 3")
+
+
+# -- the folder ---------------------------------------------------------------------------------------------
+
+def test_the_shipped_folder_is_read_whole():
+    tables = read_referential(REFERENTIAL)
+    for path in sorted(REFERENTIAL.glob("*.csv")):
+        assert len(tables[path.name]) == len(csv_rows(path.name)), path.name
+
+
+def test_a_referential_that_is_not_a_folder(tmp_path):
+    path = tmp_path / "absent"
+    with pytest.raises(DataError) as caught:
+        read_referential(path)
+    names(caught.value, path, None)
+    says(caught.value.message, "not a folder")
+
+
+def test_an_unknown_data_file_is_named_first_in_order(tmp_path):
+    folder = tmp_path / "ref"
+    shutil.copytree(REFERENTIAL, folder)
+    (folder / "notes.csv").write_text("a\n1\n", encoding="utf-8")
+    (folder / "brouillon.csv").write_text("a\n1\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_referential(folder)
+    error = caught.value
+    names(error, folder / "brouillon.csv", None)
+    says(error.message, "unknown data file")
+    listed = re.search(r"\(known files: (.*)\)$", error.message).group(1).split(", ")
+    assert listed == sorted(listed)
+    assert {p.name for p in REFERENTIAL.glob("*.csv")} <= set(listed)
