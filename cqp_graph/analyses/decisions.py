@@ -250,9 +250,8 @@ def decide_file(path: Path | str, settings: Settings, knowledge: Knowledge, refe
 def decision_text(decision: dict) -> str:
     lines = []
     who = decision.get("candidate") or "candidat"
-    lines.append(f"{who} — {decision['route']['label']}")
-    if decision.get("referential"):
-        lines.append(f"Référentiel : {decision['referential']}")
+    where = f" (référentiel {decision['referential']})" if decision.get("referential") else ""
+    lines.append(f"{who} — {decision['route']['label']}{where}")
     lines.append(f"Décision : {decision['decision_fr'].upper()}")
     for reason in decision["reasons"]:
         lines.append(f"  · {reason}")
