@@ -56,6 +56,8 @@ def _env(name: str, kind, default):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
+    if kind is str:
+        return raw
     expected = "un nombre entier" if kind is int else "un nombre"
     try:
         value = kind(raw)
@@ -96,6 +98,9 @@ class Settings:
                                     "deepest nesting of lists and mappings in a programme or results file")
     input_max_string: int = _setting("CQP_GRAPH_INPUT_MAX_STRING", 2_000,
                                      "longest value (characters) in a programme or results file")
+    input_max_unzipped_bytes: int = _setting("CQP_GRAPH_INPUT_MAX_UNZIPPED_BYTES", 8 * 2**20,
+                                             "largest total size, in bytes once unzipped, of the parts of an "
+                                             "uploaded .xlsx programme (zip bombs are refused before any reading)")
     input_timeout: float = _setting("CQP_GRAPH_INPUT_TIMEOUT", 10.0,
                                     "seconds a coverage or decision request may take on the server (then 503)")
     input_concurrency: int = _setting("CQP_GRAPH_INPUT_CONCURRENCY", 2,
@@ -103,6 +108,19 @@ class Settings:
     input_client_concurrency: int = _setting("CQP_GRAPH_INPUT_CLIENT_CONCURRENCY", 1,
                                              "coverage and decision requests one client address may have running "
                                              "at once (past it: 429)")
+    store: str = _setting("CQP_GRAPH_STORE", "memory",
+                          "where the graph is held: memory (built at start), a folder (an on-disk Oxigraph store "
+                          "written by `cqp-graph load`, opened read-only) or a SPARQL 1.1 query endpoint URL")
+    store_gsp: str = _setting("CQP_GRAPH_STORE_GSP", "",
+                              "Graph Store Protocol URL of a remote store (default: its query URL with /query "
+                              "replaced by /store, as Oxigraph serves it)")
+    store_timeout: float = _setting("CQP_GRAPH_STORE_TIMEOUT", 30.0,
+                                    "seconds one request of cqp-graph to a remote store may take (then an error)")
+    store_max_bytes: int = _setting("CQP_GRAPH_STORE_MAX_BYTES", 256 * 2**20,
+                                    "largest answer read from a remote store for one request of the knowledge layer")
+    store_max_rows: int = _setting("CQP_GRAPH_STORE_MAX_ROWS", 500_000,
+                                   "most rows (or triples) read from a remote store for one request of the "
+                                   "knowledge layer (past it: an error)")
     workers: int = _setting("CQP_GRAPH_WORKERS", 3,
                             "SPARQL worker processes of the server (each holds a copy of the graph)")
     worker_memory: int = _setting("CQP_GRAPH_WORKER_MEMORY", 512 * 2**20,
@@ -133,6 +151,30 @@ class Settings:
     max_query_chain: int = _setting("CQP_GRAPH_MAX_QUERY_CHAIN", 500,
                                     "longest chain of operators, property-path steps or group elements in a SPARQL "
                                     "query, counted with the brackets around it (past it: 400)")
+    search_max_query: int = _setting("CQP_GRAPH_SEARCH_MAX_QUERY", 500,
+                                     "longest search text, in characters, of /search and /api/search (400 past it)")
+    search_max_limit: int = _setting("CQP_GRAPH_SEARCH_MAX_LIMIT", 50,
+                                     "most results one page of /search or /api/search lists (largest `limit`; "
+                                     "400 past it)")
+    page_max: int = _setting("CQP_GRAPH_PAGE_MAX", 1000,
+                             "most items one page of a list API answers (/api/missions, /api/competences…): the "
+                             "largest `limit`, and the page size when none is given (400 past it)")
+    max_offset: int = _setting("CQP_GRAPH_MAX_OFFSET", 100_000,
+                               "largest `offset` of a list API or search page (400 past it)")
+    register_top_k: int = _setting("CQP_GRAPH_REGISTER_TOP_K", 5,
+                                   "RNCP blocks or RS fiches suggested per block of a referential when `top` is not "
+                                   "given (/register/blocks, /api/register/blocks, /api/register/rs)")
+    register_max_top_k: int = _setting("CQP_GRAPH_REGISTER_MAX_TOP_K", 50,
+                                       "largest `top` a request may ask on the register's pages and API (422 past it)")
+    register_max_rows: int = _setting("CQP_GRAPH_REGISTER_MAX_ROWS", 500,
+                                      "most fiches or successions one register page or answer lists (`limit`, "
+                                      "default and maximum; `offset` pages on)")
+    generate_max_fiches: int = _setting("CQP_GRAPH_GENERATE_MAX_FICHES", 200_000,
+                                        "most fiches `generate-rncp` writes in one export")
+    generate_max_missions: int = _setting("CQP_GRAPH_GENERATE_MAX_MISSIONS", 200,
+                                          "most missions `generate-referential` gives one referential")
+    compare_max_missions: int = _setting("CQP_GRAPH_COMPARE_MAX_MISSIONS", 10,
+                                         "most missions the /compare page compares at once")
 
     @property
     def ontology_dir(self) -> Path:

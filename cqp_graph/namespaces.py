@@ -23,9 +23,13 @@ RESERVED_SEGMENTS = frozenset({
     # minted by cqp-graph outside any referential
     "ontology", "rome", "rncp", "organisation", "release", "software", "dataset", "mappings", "elm", "nqf",
     "programme", "results",
+    "register",  # the RNCP / RS register pages (web/register_routes.py)
+    "search",  # the search page (web/search_routes.py)
+    "compare",  # the comparison of missions (web/compare_routes.py)
+    "findings",  # the findings page, Constats (web/findings_routes.py)
     # routes and mounts of the server
     "api", "static", "dumps", "docs", "query", "queries", "sparql", "health", "referentials", "missions",
-    "competences", "domains", "blocks", "coverage", "analyses", "openapi.json", "redoc", "_swagger",
+    "competences", "domains", "blocks", "coverage", "decisions", "analyses", "openapi.json", "redoc", "_swagger",
 })
 
 

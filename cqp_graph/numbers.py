@@ -27,6 +27,18 @@ def pct(value: Decimal | None) -> str:
     return f"{text} %"
 
 
+def integer(value: int) -> str:
+    """A whole number the French way, thousands apart: 616 662 (a no-break space, so it never splits)."""
+    return f"{int(value):,}".replace(",", "\u00a0")
+
+
+def decimal(value, places: int = 2) -> str:
+    """A decimal number the French way, at most `places` decimals: 0,57 ; 1,2 ; 3."""
+    quantum = Decimal(1).scaleb(-places)
+    text = format(Decimal(str(value)).quantize(quantum).normalize(), "f")
+    return text.replace(".", ",")
+
+
 def canonical_decimal(value) -> str:
     """The XSD canonical form of a decimal (70 -> "70.0", 62.50 -> "62.5"), so every format writes it alike."""
     text = format(Decimal(value).normalize(), "f")

@@ -33,6 +33,7 @@ from .support import ROOT, SEED, in_ci, need_shared, settings_for, two_referenti
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "skip_in_ci_ok(reason): this test may skip under CI=true, for the reason given")
+    config.addinivalue_line("markers", "xdist_group(name): tests run on one xdist worker (pytest-xdist's own marker)")
     if not XDIST and config.getoption("numprocesses", None) not in (None, "0", 0):
         config.issue_config_time_warning(pytest.PytestConfigWarning(
             "pytest-xdist is not installed (pip install -e .[test]) or is turned off: the tests run in one process"),
@@ -91,8 +92,9 @@ def pytest_make_collect_report(collector):
 # --durations on a full run: schemathesis' run, releases built and checked, the exchanges and commands on two
 # referentials, the package built and installed, the server's limits over real sockets); the rest keeps its order.
 
-LONGEST_FIRST = ("test_schemathesis.py", "test_release.py", "test_exchange_referentials.py", "test_cli_referentials.py",
-                 "test_package.py", "test_hostile_server.py")
+LONGEST_FIRST = ("test_schemathesis.py", "test_accessibility.py", "test_release.py", "test_exchange_referentials.py",
+                 "test_cli_referentials.py", "test_package.py", "test_stores.py", "test_browser_flows.py",
+                 "test_hostile_server.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

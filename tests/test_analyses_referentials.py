@@ -140,7 +140,7 @@ def test_results_with_a_code_of_another_referential_are_refused(data, settings, 
     text = f"route: vae\nblocks:\n  {foreign}: {{score: 90}}\n"
     with pytest.raises(InputError) as excinfo:
         decide_data(text, settings, knowledge, SECOND, source="r.yaml")
-    assert f"r.yaml:3: bloc {foreign}: bloc inconnu du référentiel" in str(excinfo.value)
+    assert f"r.yaml:3: bloc {foreign} : bloc inconnu du référentiel" in str(excinfo.value)
     assert decide_data(text, settings, knowledge, FIRST)["blocks"][0]["code"] == sorted(
         r["code"] for r in rows(data, FIRST, "blocks.csv"))[0]
 

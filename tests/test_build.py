@@ -52,7 +52,7 @@ def test_every_dump_holds_the_same_graph(graph, settings, tmp_path):
 def test_build_prints_a_summary(tmp_path):
     result = run_build(tmp_path / "dist", "0")
     assert result.returncode == 0, result.stderr
-    for text in ("Synthèse du graphe", "28795", "violations", "build + validate"):
+    for text in ("Synthèse du graphe", "28795", "violations", "construction et validation"):
         assert text in result.stdout
 
 

@@ -79,13 +79,13 @@ def test_csv_programme_equals_yaml_programme(knowledge, settings):
 
 @pytest.mark.parametrize("text,line,message", [
     ("title: t\nmodules:\n  - code: M1\n    title: x\n    hours: 3\n    competences: [RC2, RC99]\n", 3,
-     "module M1: code de compétence inconnu du référentiel (RC99)"),
-    ("title: t\nmodules:\n  - code: M1\n    title: x\n    competences: [RC2]\n", 3, "module M1: champ « hours » manquant"),
-    ("title: t\nmodules:\n  - code: M1\n    title: x\n    hours: -4\n", 5, "module M1: « hours » ne peut pas être négatif"),
-    ("title: t\nmodules:\n  - code: M1\n    hours: 4\n", 3, "module M1: champ « title » manquant"),
+     "module M1 : code de compétence inconnu du référentiel (RC99)"),
+    ("title: t\nmodules:\n  - code: M1\n    title: x\n    competences: [RC2]\n", 3, "module M1 : champ « hours » manquant"),
+    ("title: t\nmodules:\n  - code: M1\n    title: x\n    hours: -4\n", 5, "module M1 : « hours » ne peut pas être négatif"),
+    ("title: t\nmodules:\n  - code: M1\n    hours: 4\n", 3, "module M1 : champ « title » manquant"),
     ("title: t\nmodules:\n  - code: M1\n    title: x\n    hours: 2\n  - code: M2\n    title: y\n    hours: 2\n"
-     "    activities: [M9A1]\n", 6, "module M2: code d'activité inconnu du référentiel (M9A1)"),
-    ("title: t\nmodules:\n  - code: M1\n    title: x\n    hour: 2\n", 5, "module M1: clé inconnue 'hour'"),
+     "    activities: [M9A1]\n", 6, "module M2 : code d'activité inconnu du référentiel (M9A1)"),
+    ("title: t\nmodules:\n  - code: M1\n    title: x\n    hour: 2\n", 5, "module M1 : clé inconnue « hour »"),
     ("title: t\nmodules: [\n", 3, "syntaxe YAML"),
 ])
 def test_bad_programmes_name_module_and_line(tmp_path, knowledge, settings, text, line, message):

@@ -177,7 +177,7 @@ def test_changing_the_aggregation_setting_changes_the_decision(data_copy, tmp_pa
     ({"route": "formation", "blocks": {"B1": {"score": "beaucoup"}}}, 4, "un nombre"),
     ({"route": "formation", "know_how": {"tutor": {"RC2": 50}}}, 4, "n'est pas un savoir-faire"),
     ({"route": "itinéraire", "blocks": {"B1": {"score": 80}}}, 1, "voie inconnue"),
-    ({"route": "vae", "blocs": {}}, 2, "clé inconnue 'blocs'"),
+    ({"route": "vae", "blocs": {}}, 2, "clé inconnue « blocs »"),
 ])
 def test_bad_results_are_clear_errors(tmp_path, knowledge, settings, data, line, message):
     path = _write(tmp_path, data)

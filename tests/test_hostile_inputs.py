@@ -83,7 +83,7 @@ def test_unknown_blocks_are_refused_early_with_their_lines(client):
     elapsed = time.monotonic() - start
     assert r.status_code == 422
     errors = errors_of(r)
-    assert errors[0] == {"line": 3, "message": "bloc X0: bloc inconnu du référentiel (X0)"}
+    assert errors[0] == {"line": 3, "message": "bloc X0 : bloc inconnu du référentiel (X0)"}
     assert any("1950 autres" in e["message"] for e in errors)
     assert elapsed < 3, f"{elapsed:.2f} s"
     print(f"2,000 unknown blocks: 422 in {elapsed:.2f} s")
@@ -463,7 +463,7 @@ def test_csv_programme_errors_name_their_own_lines(client, tmp_path):
     assert "M6" in lines["6"] and "1000000000000000" in lines["6"], lines["6"]
     r = client.post("/api/coverage/programme", content=CSV_LINES.encode(), headers={"content-type": "text/csv"})
     assert r.status_code == 422
-    assert [(e["line"], e["message"].split(":")[0]) for e in errors_of(r)] == \
+    assert [(e["line"], e["message"].split(" :")[0]) for e in errors_of(r)] == \
         [(4, "module M4"), (5, "module M5"), (6, "module M6")]
     assert "Decimal(" not in r.text and "Decimal(" not in done.stderr
 
@@ -539,9 +539,9 @@ def test_import_rncp_messages_are_french(tmp_path):
 # -- REST and query API: French messages, odd codes, formats ---------------------------------------------
 
 @pytest.mark.parametrize("path,params,status,words", [
-    ("/api/missions/M9", {}, 404, "aucune mission « M9 »"),
-    ("/api/missions/M9/competences", {}, 404, "aucune mission « M9 »"),
-    ("/api/competences/XX1", {}, 404, "aucune compétence « XX1 »"),
+    ("/api/missions/M9", {}, 404, "M9 : mission inconnue"),
+    ("/api/missions/M9/competences", {}, 404, "M9 : mission inconnue"),
+    ("/api/competences/XX1", {}, 404, "XX1 : compétence inconnue"),
     ("/api/analyses/astrology", {}, 404, "aucune analyse « astrology »"),
     ("/api/queries/nope", {}, 404, "aucune requête nommée « nope »"),
     ("/api/queries/competences-for-mission", {}, 422, "attend le paramètre « mission »"),

@@ -665,3 +665,45 @@ def test_variants_requirements_and_units_the_shipped_data_does_not_exercise(tmp_
     e.has(iri("competence", aptitude["code"]), SKOS.altLabel, fr("Une aptitude dite autrement"))
     e.has(iri("unit", unit["code"]), CQP.inBlock, iri("block", block["code"]))
     e.check()
+
+
+def test_without_a_title_the_certification_s_wordings_are_compared_with_nothing(tmp_path):
+    """certification.csv may lack its title row (its properties are keyed, none is required by the table
+    reader; the shapes report the missing title afterwards): the build goes on, and a wording of the
+    certification (variants.csv, item_type certification) is recorded as a mention of the certification
+    without any variant kind and without becoming one of its alternative labels, because the reference it is
+    compared with is the certification's own title, absent here -- not another resource's label."""
+    import shutil
+
+    folder = tmp_path / REFERENTIAL.name
+    shutil.copytree(REFERENTIAL, folder)
+    path = folder / "certification.csv"
+    with path.open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, table = reader.fieldnames, [r for r in reader if r["property"] != "title"]
+    assert table and all(r["property"] != "title" for r in table)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+    wordings = [r["label_as_written"] for r in rows("variants.csv") if r["item_type"] == "certification"]
+    assert wordings, "the shipped variants.csv has a wording of the certification"
+    graph = ReferentialGraph(folder, BASE, load_ontology(SETTINGS)).build()
+    cert = iri("certification")
+    assert (cert, DCTERMS.title, None) not in graph
+    for wording in wordings:
+        nodes = [n for n in graph.subjects(CQP.labelAsWritten, Literal(wording, lang="fr"))
+                 if (n, CQP.mentionOf, cert) in graph]
+        assert len(nodes) == 1, wording
+        assert list(graph.objects(nodes[0], CQP.variantKind)) == []
+    assert list(graph.objects(cert, SKOS.altLabel)) == []
+
+
+def test_language_tags_are_written_as_the_data_gives_them():
+    """The wordings are French, tagged `fr` as the data writes it (the `lang` cells of certification.csv and
+    job-profile.csv; README: labels stay @fr). rdflib compares tags without case, so a tag's case shows only
+    in what is written out: each tag is checked as a string, exactly."""
+    given = {r["lang"] for name in ("certification.csv", "job-profile.csv") for r in rows(name) if r.get("lang")}
+    assert given == {"fr"}, given
+    tags = {o.language for o in build().objects() if isinstance(o, Literal) and o.language is not None}
+    assert tags == given, tags

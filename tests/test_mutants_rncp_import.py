@@ -11,6 +11,7 @@ that what is well-formed in the fiche is kept.
 from __future__ import annotations
 
 import re
+from collections import Counter
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -53,9 +54,10 @@ def imported(path, tmp_path):
 
 class Expect:
     def __init__(self, graph):
-        self.graph, self.missing = graph, []
+        self.graph, self.missing, self.expected = graph, [], set()
 
     def has(self, s, p, o):
+        self.expected.add((s, p, o))
         if (s, p, o) not in self.graph:
             self.missing.append((str(s), str(p), o.n3() if isinstance(o, Literal) else str(o)))
 
@@ -175,8 +177,13 @@ def expect_fiche(e: Expect, fiche):
     return kind, items
 
 
-@pytest.mark.parametrize("path", [RNCP, RS], ids=["RNCP", "RS"])
+@pytest.mark.parametrize("path", [RNCP, RS, None], ids=["RNCP", "RS", "generated"])
 def test_every_field_of_every_fiche_arrives(path, tmp_path):
+    if path is None:  # an export of 40 fiches from the generator (lineage, correspondences, RS, every list style)
+        from cqp_graph.exchange.rncp_generate import generate_rncp
+
+        path = tmp_path / "generated.xml"
+        generate_rncp(path, 40, seed=2)
     need_shared(path)
     report, graph = imported(path, tmp_path)
     fiches = ET.parse(path).getroot().findall("FICHE")
@@ -187,6 +194,9 @@ def test_every_field_of_every_fiche_arrives(path, tmp_path):
         kinds.append(kind)
         items += n
     e.check()
+    # and nothing else: the import's output is exactly the triples read here from the XML
+    extra = set(graph) - e.expected
+    assert not extra, f"{len(extra)} triples no field of the XML accounts for, e.g. {sorted(extra)[:5]}"
     blocks = sum(len(f.findall("BLOCS_COMPETENCES/BLOC_COMPETENCES")) for f in fiches)
     assert (report.fiches, report.rncp, report.rs, report.skipped) == \
         (len(fiches), kinds.count("RNCP"), kinds.count("RS"), 0)
@@ -281,9 +291,10 @@ def test_what_is_well_formed_is_kept(broken):
 
 
 
-@pytest.mark.parametrize("batch", [1, 200])
+@pytest.mark.parametrize("batch", [1, 2, 200])
 def test_shape_violations_are_reported_with_their_fiche(tmp_path, batch):
-    """With the import's shapes, each violation is a problem naming the fiche whose resource it is about."""
+    """With the import's shapes, each violation is a problem naming the fiche (its position in the file and its
+    number) that made the resource the violation is about, whatever the batch size."""
     from cqp_graph.config import Settings
     from cqp_graph.graph.assemble import load_input_shapes
 
@@ -294,15 +305,16 @@ def test_shape_violations_are_reported_with_their_fiche(tmp_path, batch):
                          batch=batch)
     shacl = [str(p) for p in report.problems if "SHACL" in str(p)]
     record, org = f"{BASE}rncp/RNCP300", f"{BASE}organisation/name-cole-d-t"
-    # RNCP300 has no title and a level outside NIV1…NIV8: two violations on the record, named by its number
-    on_record = [m for m in shacl if m.startswith("fiche #0 (RNCP300): ") and f"sur {record} :" in m]
-    assert len(on_record) == 2, shacl
-    # its certifier's SIRET has not 14 digits: a violation on the organisation, which no fiche's IRI prefixes
-    assert [m for m in shacl if f"sur {org} :" in m and m.startswith("fiche #0: ")], shacl
+    # RNCP300, the third fiche of the file, has no title and a level outside NIV1…NIV8: two violations on the
+    # record, each with the shape's own message
+    prefix = f"fiche #3 (RNCP300): forme non respectée (SHACL) sur {record} : "
+    assert sorted(m for m in shacl if m.startswith(prefix)) == \
+        sorted([prefix + "Le niveau s'écrit NIV1 à NIV8.", prefix + "Une fiche a un intitulé."]), shacl
+    # its certifier's SIRET has not 14 digits: a violation on the organisation, which that fiche made
+    assert shacl.count(f"fiche #3 (RNCP300): forme non respectée (SHACL) sur {org} : Un SIRET a 14 chiffres.") == 1
     # the well-formed fiches have none
     assert not [m for m in shacl if "RNCP100" in m or "RS400" in m]
     assert len(shacl) == 3, shacl
-
 
 
 def test_links_to_other_fiches_only_when_their_number_is_one(tmp_path):
@@ -365,3 +377,140 @@ def test_split_items_have_their_spaces_made_single():
 def test_a_single_bullet_is_one_item():
     assert split_competences("- Analyser les besoins du client") == ("bullets", ["Analyser les besoins du client"], None)
     assert split_competences("* Analyser  * Conseiller") == ("bullets", ["Analyser", "Conseiller"], None)
+
+
+# -- the output file, progress, failures -----------------------------------------------------------------------
+
+def test_progress_counts_every_byte_and_the_output_gets_the_usual_mode(tmp_path):
+    import os
+
+    path = tmp_path / "fiches.xml"
+    path.write_text(f"<FICHES>{BROKEN}</FICHES>", encoding="utf-8")
+    read = []
+    old = os.umask(0o027)
+    try:
+        import_rncp(path, tmp_path / "sub" / "out.nt", BASE, on_read=read.append)
+    finally:
+        os.umask(old)
+    assert sum(read) == path.stat().st_size and all(n >= 0 for n in read)
+    out = tmp_path / "sub" / "out.nt"
+    assert (out.stat().st_mode & 0o777) == 0o640, oct(out.stat().st_mode)
+    assert [p.name for p in out.parent.iterdir()] == ["out.nt"], "no temporary file left"
+    # N-Triples: one triple a line, each ending with " ."; read back as N-Triples and as Turtle alike
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines and all(line.endswith(" .") for line in lines)
+    assert len(Graph().parse(out, format="nt")) == len(Graph().parse(out, format="turtle")) == len(set(lines))
+
+
+def test_a_file_that_is_not_an_export_leaves_the_old_output_alone(tmp_path):
+    out = tmp_path / "out.nt"
+    out.write_text("ancien\n", encoding="utf-8")
+    wrong = tmp_path / "wrong.xml"
+    wrong.write_text("<AUTRE><FICHE/></AUTRE>", encoding="utf-8")
+    with pytest.raises(ValueError, match="<AUTRE>, pas <FICHES>"):
+        import_rncp(wrong, out, BASE)
+    assert out.read_text(encoding="utf-8") == "ancien\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nt", "wrong.xml"], "no temporary file left"
+
+
+def test_texts_are_escaped_as_n_triples_requires(tmp_path):
+    """Quotes, backslashes, line breaks and non-ASCII letters survive the trip through the N-Triples output."""
+    title = 'Titre « guillemets » "doubles" \\ barre\net ligne'
+    listed = 'A1C1. Évaluer "x"\r\n  A1C2. Proposer \\ y'
+    path = tmp_path / "texts.xml"
+    body = (f"<INTITULE>{title}</INTITULE><BLOCS_COMPETENCES>"
+            f"{block('RNCP100BC01', competences=listed.replace(chr(13), '&#13;'))}</BLOCS_COMPETENCES>")
+    path.write_text(f"<FICHES>{fiche('RNCP100', body)}</FICHES>", encoding="utf-8")
+    report, graph = imported(path, tmp_path)
+    assert report.problems == []
+    record, node = URIRef(f"{BASE}rncp/RNCP100"), URIRef(f"{BASE}rncp/block/RNCP100BC01")
+    assert (record, DCTERMS.title, Literal(title, lang="fr")) in graph
+    assert (node, CQP.competenceListText, Literal(listed, lang="fr")) in graph
+
+
+def test_a_block_code_with_spaces_in_a_correspondence_makes_a_valid_iri(tmp_path):
+    body = ("<INTITULE>T</INTITULE><CORRESPONDANCES><CORRESPONDANCE><SOURCE><BLOC_COMPETENCES><CODE>BLOC 1 <x></CODE>"
+            "</BLOC_COMPETENCES></SOURCE></CORRESPONDANCE></CORRESPONDANCES>").replace("<x>", "&lt;x&gt;")
+    path = tmp_path / "odd.xml"
+    path.write_text(f"<FICHES>{fiche('RNCP100', body)}</FICHES>", encoding="utf-8")
+    _, graph = imported(path, tmp_path)
+    node = URIRef(f"{BASE}rncp/RNCP100/correspondence/1")
+    assert set(graph.objects(node, CQP.sourceBlock)) == {URIRef(f"{BASE}rncp/block/BLOC%201%20%3Cx%3E")}
+
+
+def test_each_fiche_is_freed_once_the_next_is_read(tmp_path):
+    """What keeps memory bounded, seen in the test's own process: once the reader moves on, a fiche's element
+    is emptied and no longer held by the document (a weak reference to it dies)."""
+    import gc
+    import weakref
+
+    from cqp_graph.exchange.rncp_import import iter_fiches
+
+    path = tmp_path / "fiches.xml"
+    path.write_text(f"<FICHES>{BROKEN}</FICHES>", encoding="utf-8")
+    refs, positions = [], []
+    for position, element in iter_fiches(path):
+        positions.append(position)
+        assert len(element), "a fiche is whole when it is handed over"
+        refs.append(weakref.ref(element))
+        del element
+        gc.collect()
+        assert all(ref() is None for ref in refs[:-1]), "an earlier fiche is still held"
+    assert positions == list(range(1, BROKEN.count("<FICHE>") + 1))
+
+
+def test_problems_are_worded_exactly(broken):
+    """The wording a person reads for each broken field (the specification of the messages, in French)."""
+    _, _, messages = broken
+    assert messages == [
+        "fiche #2 (XYZ12): NUMERO_FICHE « XYZ12 » n'est pas RNCP… ou RS… suivi de chiffres : fiche écartée",
+        "fiche #3 (RNCP300): INTITULE manquant",
+        "fiche #3 (RNCP300): NOMENCLATURE_EUROPE/NIVEAU « NIV9 » n'est pas NIV1…NIV8",
+        "fiche #3 (RNCP300): ACTIF « Peut-être » ne vaut ni Oui ni Non",
+        "fiche #3 (RNCP300): DATE_EFFET « 32/01/2024 » n'est pas une date (jj/mm/aaaa)",
+        "fiche #3 (RNCP300): SIRET_CERTIFICATEUR « 123 » n'a pas 14 chiffres",
+        "fiche #3 (RNCP300): bloc #1 : CODE « BLOC1 » n'est pas RNCP…BC… : bloc écarté",
+        "fiche #3 (RNCP300): le bloc RNCP999BC01 n'appartient pas à la fiche RNCP300",
+        "fiche #3 (RNCP300): bloc RNCP300BC03 : LIBELLE manquant",
+        "fiche #5: NUMERO_FICHE «  » n'est pas RNCP… ou RS… suivi de chiffres : fiche écartée",
+    ]
+
+
+def test_a_syntax_error_is_reported_with_its_line_column_and_the_fiche_it_cut(tmp_path):
+    text = "<FICHES>\n" + fiche("RNCP100", "<INTITULE>Une</INTITULE>") + "\n" + fiche("RNCP200", "<INTITULE>Deux") + "\n"
+    path = tmp_path / "cut.xml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        ET.fromstring(text)
+    except ET.ParseError as exc:
+        (line, column), expat = exc.position, str(exc)
+    report, graph = imported(path, tmp_path)
+    assert [str(p) for p in report.problems] == [
+        f"fiche #2: erreur de syntaxe XML ligne {line}, colonne {column} (message d'expat : « {expat} ») ; "
+        "les fiches qui précèdent sont gardées"]
+    assert report.fiches == 1 and {str(o) for o in graph.objects(None, CQP.recordNumber)} == {"RNCP100"}
+
+
+def test_the_output_is_written_beside_its_target_then_renamed(tmp_path):
+    """While the export is read, the output exists only as a hidden temporary file in the target's folder (created
+    with its missing parents); at the end it has the target's name, and the temporary file is gone."""
+    path = tmp_path / "fiches.xml"
+    path.write_text(f"<FICHES>{BROKEN}</FICHES>", encoding="utf-8")
+    folder = tmp_path / "a" / "b"
+    seen = []
+    import_rncp(path, folder / "out.nt", BASE, on_read=lambda n: seen.append(sorted(p.name for p in folder.iterdir())))
+    assert seen and all(len(names) == 1 and names[0].startswith(".out.nt.") for names in seen), seen
+    assert [p.name for p in folder.iterdir()] == ["out.nt"]
+
+
+def test_language_tags_are_written_as_the_shapes_expect(tmp_path):
+    """Every text in the output is tagged exactly @fr (lower case, as written in the shapes' sh:languageIn)."""
+    from cqp_graph.exchange.rncp_generate import generate_rncp
+
+    generate_rncp(tmp_path / "g.xml", 20, seed=4)
+    import_rncp(tmp_path / "g.xml", tmp_path / "g.nt", BASE)
+    lines = (tmp_path / "g.nt").read_text(encoding="utf-8").splitlines()
+    tags = Counter(m.group(1) for line in lines if (m := re.search(r'"@([A-Za-z-]+) \.$', line)))
+    assert set(tags) == {"fr"} and tags["fr"] > 100
+    predicates = {line.split(" ")[1] for line in lines if line.endswith('"@fr .')}
+    assert {f"<{CQP}competenceListText>", f"<{CQP}itemText>", f"<{CQP}assessmentText>"} <= predicates

@@ -361,3 +361,55 @@ def test_an_unknown_data_file_is_named_first_in_order(tmp_path):
     listed = re.search(r"\(known files: (.*)\)$", error.message).group(1).split(", ")
     assert listed == sorted(listed)
     assert {p.name for p in REFERENTIAL.glob("*.csv")} <= set(listed)
+
+
+# -- the provenance columns every table shares ----------------------------------------------------------------
+# `SRC = _source_columns()` is evaluated once, when the module is imported, so a change inside the function
+# reaches the tables only through a new import; the test calls the function itself and checks what it gives
+# against the committed reference (docs/data-format.md) and the shipped files, then reads with it.
+
+def test_the_source_columns_are_the_ones_the_format_doc_and_the_shipped_files_give(tmp_path):
+    from cqp_graph.source.tables import Table, _source_columns
+
+    from .support import ROOT
+
+    src = _source_columns()
+    # the reference's row for each source_* column (the same row under every table that has it)
+    documented = {}
+    for line in (ROOT / "docs" / "data-format.md").read_text(encoding="utf-8").splitlines():
+        cells = re.match(r"^\| `(source_[a-z_]+)` \| (yes|no) \| (.*) \| (.*) \|$", line)
+        if cells:
+            documented.setdefault(cells.group(1), set()).add(cells.groups()[1:])
+    assert documented and all(len(rows) == 1 for rows in documented.values()), documented
+    given = {}
+    for column in src:
+        kind = (column.type + (f" matching `{column.pattern}`" if column.pattern else "")).replace("|", "\\|")
+        given[column.name] = {("yes" if column.required else "no", kind, column.doc)}
+    assert given == documented
+    # the shipped files' provenance columns, in their order
+    header, rows = shipped("missions.csv")
+    assert [c.name for c in src] == [h for h in header if h.startswith("source_")]
+    # read with them: the shipped values pass, a value that is not line numbers is refused, source_lines may be
+    # left out (optional), source_section may not (required)
+    own = tuple(c for c in TABLES_BY_FILE["missions.csv"].columns if not c.name.startswith("source_"))
+    table = Table("missions.csv", "the missions of the job", columns=own + src)
+    write(tmp_path, "missions.csv", header, rows)
+    got = read_table(tmp_path, table)
+    assert [(r["source_section"], r["source_lines"]) for r in got] == \
+        [(r["source_section"], r["source_lines"] or None) for r in rows]
+    bad = [dict(r) for r in rows]
+    bad[1]["source_lines"] = "ligne 12"
+    path = write(tmp_path, "missions.csv", header, bad)
+    with pytest.raises(DataError) as caught:
+        read_table(tmp_path, table)
+    names(caught.value, path, 3)
+    says(caught.value.message, "source_lines", "'ligne 12'")
+    for left_out, refused_for in (("source_lines", None), ("source_section", "missing column(s)")):
+        path = write(tmp_path, "missions.csv", [h for h in header if h != left_out], rows)
+        if refused_for is None:
+            assert [r["source_lines"] for r in read_table(tmp_path, table)] == [None] * len(rows)
+        else:
+            with pytest.raises(DataError) as caught:
+                read_table(tmp_path, table)
+            names(caught.value, path, 1)
+            says(caught.value.message, refused_for, left_out)

@@ -219,3 +219,65 @@ def test_imported_fiches_join_the_served_graph(tmp_path, dist_dir):
         assert int(count["results"]["bindings"][0]["n"]["value"]) == len(blocks) + len(csv_rows("blocks.csv"))
     finally:
         server.stop()
+
+
+# -- a generated export, broken on purpose -------------------------------------------------------------------
+
+def test_malformed_fiches_of_a_generated_export_are_reported_each_with_its_position(tmp_path, settings):
+    """Fiches of a generated export broken in five ways, at positions chosen from the XML: each is reported with
+    its position and number, the skipped one alone is lost, every other fiche and block arrives."""
+    from cqp_graph.exchange.rncp_generate import generate_rncp
+
+    source = tmp_path / "generated.xml"
+    generate_rncp(source, 50, seed=21)
+    text = source.read_text(encoding="utf-8")
+    head, *chunks = text.split("  <FICHE>\n")
+    fiches = ET.parse(source).getroot().findall("FICHE")
+    assert len(chunks) == len(fiches) == 50
+    numbers = [f.findtext("NUMERO_FICHE") for f in fiches]
+    rncp = [i for i, f in enumerate(fiches) if f.find("NOMENCLATURE_EUROPE/NIVEAU") is not None and i > 5]
+    # (0-based index, what is broken)
+    no_number, bad_level, bad_date, bad_block, no_title = 3, rncp[0], 12, rncp[3], 30
+
+    def edit(index, old, new):
+        assert old in chunks[index], (index, old)
+        chunks[index] = chunks[index].replace(old, new, 1)
+
+    edit(no_number, f"<NUMERO_FICHE>{numbers[no_number]}</", "<NUMERO_FICHE>???</")
+    level = fiches[bad_level].findtext("NOMENCLATURE_EUROPE/NIVEAU")
+    edit(bad_level, f"<NIVEAU>{level}</NIVEAU>", "<NIVEAU>NIV9</NIVEAU>")
+    end = fiches[bad_date].findtext("DATE_FIN_ENREGISTREMENT")
+    edit(bad_date, f"<DATE_FIN_ENREGISTREMENT>{end}<", "<DATE_FIN_ENREGISTREMENT>31/02/2024<")
+    lost_block = fiches[bad_block].findtext("BLOCS_COMPETENCES/BLOC_COMPETENCES/CODE")
+    edit(bad_block, f"<CODE>{lost_block}</CODE>", "<CODE>BLOC1</CODE>")
+    title = fiches[no_title].findtext("INTITULE")
+    edit(no_title, f"<INTITULE>{title.replace('&', '&amp;')}</INTITULE>", "")
+    broken = tmp_path / "broken.xml"
+    broken.write_text(head + "".join("  <FICHE>\n" + c for c in chunks), encoding="utf-8")
+
+    report = import_rncp(broken, tmp_path / "out.nt", BASE, shapes=load_input_shapes(settings, "rncp", "rncp"))
+    messages = [str(p) for p in report.problems]
+
+    def one(index, number, *words):
+        start = f"fiche #{index + 1} ({number}): "
+        hits = [m for m in messages if m.startswith(start) and all(w in m for w in words)]
+        assert len(hits) == 1, (start, words, messages)
+        return hits[0]
+
+    one(no_number, "???", "NUMERO_FICHE « ??? »", "écartée")
+    one(bad_level, numbers[bad_level], "NOMENCLATURE_EUROPE/NIVEAU « NIV9 »")
+    one(bad_level, numbers[bad_level], "SHACL", "NIV1 à NIV8")
+    one(bad_date, numbers[bad_date], "DATE_FIN_ENREGISTREMENT « 31/02/2024 »")
+    one(bad_block, numbers[bad_block], "bloc #1", "BLOC1", "écarté")
+    one(no_title, numbers[no_title], "INTITULE manquant")
+    one(no_title, numbers[no_title], "SHACL", "intitulé")
+    assert len(messages) == 7, messages
+    # the rest is kept: every other fiche, every other block, the good fields of the broken fiches
+    assert (report.fiches, report.skipped) == (49, 1)
+    graph = Graph().parse(tmp_path / "out.nt", format="nt")
+    assert {str(o) for o in graph.objects(None, CQP.recordNumber)} == set(numbers) - {numbers[no_number]}
+    blocks = {b.findtext("CODE") for i, f in enumerate(fiches) if i != no_number
+              for b in f.findall("BLOCS_COMPETENCES/BLOC_COMPETENCES")}
+    assert {str(o) for o in graph.objects(None, CQP.code)} == blocks - {lost_block}
+    record = URIRef(f"{BASE}rncp/{numbers[bad_date]}")
+    assert (record, CQP.registrationEnd, None) not in graph and (record, CQP.recordNumber, None) in graph

@@ -249,8 +249,8 @@ def test_named_queries_over_http(app_client, catalogue):
     ("/api/queries/competences-for-mission", {}, 422, "attend le paramètre « mission »"),
     ("/api/queries/transversal-competences", {"min_missions": "trois"}, 422, "n'est pas un nombre entier"),
     ("/api/queries/competences", {"colour": "blue"}, 422, "pas de paramètre « colour »"),
-    ("/api/missions/M9", {}, 404, "aucune mission"),
-    ("/api/competences/XX1", {}, 404, "aucune compétence"),
+    ("/api/missions/M9", {}, 404, "M9 : mission inconnue"),
+    ("/api/competences/XX1", {}, 404, "compétence inconnue"),
     ("/api/analyses/astrology", {}, 404, "aucune analyse"),
 ])
 def test_api_errors(app_client, path, params, status, text):
@@ -371,5 +371,5 @@ def test_openapi_documents_resources_with_examples(app_client):
     schemas = spec["components"]["schemas"]
     assert schemas["Competence"].get("examples") and schemas["Mission"].get("examples")
     docs = app_client.get("/docs")
-    assert docs.status_code == 200 and "/_swagger/swagger-ui-bundle.js" in docs.text
-    assert app_client.get("/_swagger/swagger-ui-bundle.js").status_code == 200
+    assert docs.status_code == 200 and "/static/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert app_client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200  # vendored, no CDN

@@ -173,7 +173,8 @@ def test_validate_command_reports_and_exits_non_zero_on_a_violation(data_copy, t
     ok = subprocess.run([sys.executable, "-m", "cqp_graph", "validate", "--data", str(data_copy)],
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert "Warning" in ok.stdout and "RC1" in ok.stdout
+    assert "Avertissement" in ok.stdout and "RC1" in ok.stdout  # severities in French for people
+    assert "Warning" not in ok.stdout
     edit_csv(data_copy, "rules.csv", set_cell("code", "vae-block", "min_percent", "170"))
     bad = subprocess.run([sys.executable, "-m", "cqp_graph", "validate", "--data", str(data_copy), "--format", "json"],
                          capture_output=True, text=True)

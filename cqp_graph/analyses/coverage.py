@@ -1,9 +1,10 @@
 """Coverage of one referential by a training programme: what it trains, per block, mission, domain and kind.
 
-The facts come from SPARQL, through the knowledge layer: the programme's triples are loaded into a named graph
-of their own in the knowledge's store (a fresh name per call), the programme queries (queries/programme/) run
-over the referential and that graph alone, and the graph is removed when the figures are read. Nothing copies
-the referential graph; two calls at once each see their own programme only. This module adds the figures up
+The facts come from SPARQL, through the knowledge layer (`Knowledge.including`): the programme's triples are
+loaded into a named graph of their own (a fresh name per call), the programme queries (queries/programme/) run
+over the referential and that graph alone, and the graph is removed when the figures are read. On the
+in-memory store nothing copies the referential graph; on a read-only or remote store the named graph lives in
+an in-memory copy of the validated referentials, made once. Two calls at once each see their own programme. This module adds the figures up
 per block, mission, domain and kind, and splits hours: a module's hours are split equally among the
 referential competences it covers (a declared choice, stated in every report); hours of a module that covers
 none are counted apart.
@@ -15,13 +16,10 @@ checking the programme (`cqp_graph.inputs.programme`), writing the report (`cqp_
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
-import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
@@ -46,32 +44,10 @@ def _ratio(covered: int, total: int) -> float:
     return round(100 * covered / total, 1) if total else 0.0
 
 
-class _ReferentialAnd:
-    """A store seen with one extra named graph merged into its default graph (pyoxigraph's dataset choice,
-    the same as a SPARQL `FROM`): what a programme query sees, and nothing of another call's programme."""
-
-    def __init__(self, store: ox.Store, graph: ox.NamedNode):
-        self._store = store
-        self._graph = graph
-
-    def query(self, sparql, **options):
-        return self._store.query(sparql, default_graph=[ox.DefaultGraph(), self._graph], **options)
-
-    def quads_for_pattern(self, subject, predicate, obj, graph=None):
-        return self._store.quads_for_pattern(subject, predicate, obj, graph)
-
-
-@contextmanager
 def _programme_loaded(knowledge: Knowledge, graph: Graph):
-    """A knowledge layer over the referential and `graph`, loaded for the time of the `with` into a named graph
-    of a fresh name in the knowledge's store, removed afterwards whatever happens."""
-    name = ox.NamedNode(f"{SCRATCH_GRAPH_PREFIX}{uuid.uuid4()}")
-    store = knowledge.store
-    try:
-        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=name)
-        yield Knowledge(_ReferentialAnd(store, name), knowledge.catalogue, knowledge.base, knowledge.catalogues)
-    finally:
-        store.remove_graph(name)
+    """A knowledge layer over the referential and `graph`, for the time of the `with` (`Knowledge.including`:
+    a named graph of a fresh name, removed afterwards whatever happens)."""
+    return knowledge.including(graph, scratch=SCRATCH_GRAPH_PREFIX)
 
 
 def _certification_of(knowledge: Knowledge, graph: Graph, programme: URIRef) -> Referential:
@@ -204,10 +180,11 @@ def _figures(knowledge: Knowledge, chosen: Referential, programme: URIRef, title
     }
 
 
-def coverage_of_data(data: str | dict, settings: Settings, knowledge: Knowledge, referential: str | None = None,
-                     *, fmt: str = "yaml", source: str | None = None) -> dict:
-    """Check and measure a programme sent as text (`fmt` "yaml" — JSON included — or "csv") or already parsed
-    (a dict), for the referential it declares or `referential` (None: the only one of the graph).
+def coverage_of_data(data: str | bytes | dict, settings: Settings, knowledge: Knowledge,
+                     referential: str | None = None, *, fmt: str = "yaml", source: str | None = None) -> dict:
+    """Check and measure a programme sent as text (`fmt` "yaml" — JSON included — or "csv"), as an .xlsx
+    workbook's bytes (`fmt` "xlsx") or already parsed (a dict), for the referential it declares or
+    `referential` (None: the only one of the graph).
 
     `source` names the programme in error messages (default « programme.<fmt> »). Raises InputError for a bad
     programme, UnknownReferential when no referential is named and the graph holds several.
@@ -216,7 +193,7 @@ def coverage_of_data(data: str | dict, settings: Settings, knowledge: Knowledge,
     from cqp_graph.inputs.files import InputLimits
     from cqp_graph.inputs.programme import load_programme
 
-    source = source or f"programme.{'csv' if fmt == 'csv' else 'yaml'}"
+    source = source or f"programme.{fmt if fmt in ('csv', 'xlsx') else 'yaml'}"
     graph, programme, chosen = load_programme(source, knowledge, load_input_shapes(settings, "programme"),
                                               referential, text=data, fmt=fmt, limits=InputLimits.of(settings))
     return programme_coverage(knowledge, graph, programme, chosen)
@@ -224,9 +201,11 @@ def coverage_of_data(data: str | dict, settings: Settings, knowledge: Knowledge,
 
 def coverage_of_file(path: Path | str, settings: Settings, knowledge: Knowledge,
                      referential: str | None = None) -> dict:
-    """Read, check and measure a programme file (YAML, JSON or CSV, after its extension)."""
+    """Read, check and measure a programme file (YAML, JSON, CSV or Excel .xlsx, after its extension)."""
     from cqp_graph.inputs.files import InputLimits, read_text
+    from cqp_graph.inputs.programme import programme_format, read_xlsx_file
 
-    text = read_text(Path(path), InputLimits.of(settings))
-    fmt = "csv" if str(path).lower().endswith(".csv") else "yaml"
+    fmt = programme_format(path)
+    limits = InputLimits.of(settings)
+    text = read_xlsx_file(Path(path), limits) if fmt == "xlsx" else read_text(Path(path), limits)
     return coverage_of_data(text, settings, knowledge, referential, fmt=fmt, source=str(path))

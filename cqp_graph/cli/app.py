@@ -48,17 +48,33 @@ def lazy(name: str) -> ModuleType:
 pipeline = lazy("cqp_graph.graph.pipeline")
 knowledge = lazy("cqp_graph.query.knowledge")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="CQP referentials as a validated RDF knowledge graph.")
+class _App(typer.Typer):
+    """The typer application; a remote store failing in the middle of a command (down, too slow, an unreadable
+    answer) ends it with the French message and exit 2, not a traceback."""
+
+    def __call__(self, *args, **kwargs):
+        from cqp_graph.query.remote_store import StoreError
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except StoreError as exc:
+            err.print(f"[bold red]erreur :[/] {exc}", highlight=False)
+            raise SystemExit(2) from None
+
+
+app = _App(add_completion=False, no_args_is_help=True,
+           help="Les référentiels de CQP en graphe de connaissances RDF validé.")
 console = Console()
 err = Console(stderr=True)
 
-GraphOption = typer.Option(None, "--graph", help="Read this RDF dump (re-validated) instead of building from data/.")
-BaseOption = typer.Option(None, "--base", help="Base IRI (default: $CQP_GRAPH_BASE or https://w3id.org/cqp-graph/).")
-DataOption = typer.Option(None, "--data", help="Folder of referentials (default: $CQP_GRAPH_DATA or data/).")
+GraphOption = typer.Option(None, "--graph", help="Lire ce dump RDF (validé à nouveau) au lieu de construire depuis "
+                                                   "data/.")
+BaseOption = typer.Option(None, "--base", help="IRI de base (par défaut : $CQP_GRAPH_BASE ou "
+                                               "https://w3id.org/cqp-graph/).")
+DataOption = typer.Option(None, "--data", help="Dossier des référentiels (par défaut : $CQP_GRAPH_DATA ou data/).")
 ReferentialOption = typer.Option(
-    None, "--referential", metavar="NAME",
-    help="Referential to act on (its folder name under data/); optional when the data holds only one.")
+    None, "--referential", metavar="NOM",
+    help="Référentiel visé (le nom de son dossier dans data/) ; facultatif quand les données n'en ont qu'un.")
 
 
 def settings_from(base: Optional[str] = None, data: Optional[Path] = None, dist: Optional[Path] = None) -> Settings:
@@ -90,14 +106,15 @@ def os_reason(exc: OSError) -> str:
 
 def built_graph(settings: Settings, graph_file: Optional[Path] = None, *, quality: bool = False,
                 require_valid: bool = True, progress: Callable[[str], None] | None = None):
-    """The validated graph and its knowledge layer (`BuiltGraph`): built from data/ by `run_pipeline`, or read
-    from `graph_file` by `open_dump`. A graph with a violation ends the command (exit 1) unless
+    """The validated graph and its knowledge layer (`BuiltGraph`): built from data/ by `run_pipeline` (or, with
+    CQP_GRAPH_STORE set, opened read-only as `cqp-graph load` published it), or read from `graph_file` by
+    `open_dump`. A graph with a violation ends the command (exit 1) unless
     `require_valid=False`; a malformed data file ends it with exit 2. `quality=False` skips the quality shapes,
     which only warn: the commands that do not report findings do not pay for them."""
     try:
         if graph_file is not None:
             return pipeline.open_dump(settings, graph_file, require_valid=require_valid, quality=quality)
-        return pipeline.run_pipeline(settings, progress=progress, require_valid=require_valid, quality=quality)
+        return pipeline.open_configured(settings, progress=progress, require_valid=require_valid, quality=quality)
     except pipeline.InvalidGraph as exc:
         fail(str(exc), 1)
     except DataError as exc:
@@ -142,18 +159,38 @@ def short_iri(iri: str, settings: Settings) -> str:
     return iri[len(settings.base):] if iri.startswith(settings.base) else iri
 
 
-def print_findings(report, settings: Settings, limit: int | None = None):
-    """The SHACL findings as a terminal table (severity, focus node, path, message)."""
-    colours = {"Violation": "red", "Warning": "yellow", "Info": "cyan"}
-    table = RichTable(title="Constats SHACL", show_lines=False)
-    for column in ("sévérité", "nœud", "chemin", "message"):
-        table.add_column(column, overflow="fold")
-    for f in report.findings[:limit]:
-        table.add_row(f"[{colours.get(f.severity, 'white')}]{f.severity}[/]", short_iri(f.focus, settings),
-                      f.path or "", f.message)
+SEVERITY_COLOURS = {"Violation": "red", "Warning": "yellow", "Info": "cyan"}
+
+
+def print_findings(findings, settings: Settings, limit: int | None = None):
+    """The SHACL findings as a terminal table a person reads at 80 columns: severity (in French), where to edit
+    (data file and line, else the resource), message."""
+    table = RichTable(title="Constats SHACL", show_lines=False, expand=True)
+    table.add_column("gravité", no_wrap=True, min_width=13)
+    table.add_column("fichier:ligne", no_wrap=True, min_width=16)
+    table.add_column("constat", ratio=1, min_width=24)
+    for f in findings[:limit]:
+        if f.file:  # the file's name and line, its referential's folder below
+            folder, _, name = f.file.rpartition("/")
+            where = f"{name}:{f.line}" if f.line else name
+            where += f"\n[dim]{folder}[/]" if folder else ""
+        else:
+            where = short_iri(f.focus, settings)
+        table.add_row(f"[{SEVERITY_COLOURS.get(f.severity, 'white')}]{f.label}[/]", where, f.message)
     console.print(table)
-    if limit is not None and len(report.findings) > limit:
-        console.print(f"… et {len(report.findings) - limit} autres constats (cqp-graph validate pour tout voir)")
+    if limit is not None and len(findings) > limit:
+        console.print(f"… et {len(findings) - limit} autres constats (cqp-graph validate pour tout voir)")
+
+
+def findings_summary(report, shown: int | None = None) -> str:
+    """« 107 constats : 0 violation, 43 avertissements, 64 informations » (and how many are shown)."""
+    counts = [(report.count("Violation"), "violation"), (report.count("Warning"), "avertissement"),
+              (report.count("Info"), "information")]
+    parts = ", ".join(f"{n} {word}{'s' if n > 1 else ''}" for n, word in counts)
+    text = f"{len(report.findings)} constat{'s' if len(report.findings) > 1 else ''} : {parts}"
+    if shown is not None and shown != len(report.findings):
+        text += f" ({shown} affiché{'s' if shown > 1 else ''})"
+    return text
 
 
 def emit(text: str, output: Optional[Path]):

@@ -13,27 +13,28 @@ from typing import Optional
 import typer
 
 from cqp_graph.cli.app import BaseOption, DataOption, app, console, fail, lazy, settings_from
+from cqp_graph.numbers import integer
 from cqp_graph.source.tables import DataError
 
 releases = lazy("cqp_graph.publish.release")
 pipeline = lazy("cqp_graph.graph.pipeline")
 
-PANEL = "Publishing"
+PANEL = "Publication"
 
 
 @app.command(rich_help_panel=PANEL)
 def release(
-    version: str = typer.Argument(..., help="MAJOR.MINOR.PATCH"),
+    version: str = typer.Argument(..., help="MAJEUR.MINEUR.CORRECTIF (par exemple 1.2.0)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
-                                          help="Folder holding one folder per release "
-                                               "(default: $CQP_GRAPH_DIST/releases)."),
+                                          help="Dossier qui contient un dossier par version "
+                                               "(par défaut : $CQP_GRAPH_DIST/releases)."),
     allow_missing: bool = typer.Option(False, "--allow-missing",
-                                       help="Release without an export (ELM, RNCP) a referential cannot give yet "
-                                            "(the release says so)."),
+                                       help="Publier sans un export (ELM, RNCP) qu'un référentiel ne peut pas "
+                                            "encore donner (la version le dit)."),
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """A dated, versioned release of every referential: dumps, exports, DCAT/VoID, PROV, checksums, changes."""
+    """Une version datée de tous les référentiels : dumps, exports, DCAT/VoID, PROV, sommes de contrôle, changements."""
     settings = settings_from(base, data)
     output = output or settings.dist_dir / "releases"
     with console.status("Publication…") as status:
@@ -45,5 +46,5 @@ def release(
         except (releases.ReleaseError, DataError) as exc:
             fail(str(exc))
     for path in sorted(target.iterdir()):
-        console.print(f"  {path.name} ({path.stat().st_size:,} octets)")
+        console.print(f"  {path.name} ({integer(path.stat().st_size)} octets)")
     console.print(f"version {version} publiée dans {target}")

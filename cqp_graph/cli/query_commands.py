@@ -18,6 +18,7 @@ from rich.table import Table as RichTable
 
 from cqp_graph.cli.app import (BaseOption, DataOption, GraphOption, ReferentialOption, app, built_graph,
                                choose_referential, console, default_folder, fail, lazy, settings_from, write_output)
+from cqp_graph.numbers import decimal
 
 catalogue = lazy("cqp_graph.query.catalogue")
 formats = lazy("cqp_graph.query.formats")
@@ -25,7 +26,7 @@ knowledge = lazy("cqp_graph.query.knowledge")
 network = lazy("cqp_graph.analyses.network")
 pictures = lazy("cqp_graph.present.pictures")
 
-PANEL = "Queries and analyses"
+PANEL = "Requêtes et analyses"
 
 
 def named_queries(settings):
@@ -45,18 +46,20 @@ def parse_params(params: list[str]) -> dict[str, str]:
 
 @app.command(rich_help_panel=PANEL)
 def query(
-    name: str = typer.Argument(..., help="Name of a query in queries/ (see `cqp-graph queries`)."),
-    param: list[str] = typer.Option([], "--param", "-p", help="Parameter as name=value; repeatable."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
+    name: str = typer.Argument(..., help="Nom d'une requête de queries/ (voir `cqp-graph queries`)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Paramètre sous la forme nom=valeur ; répétable."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table (pour lire), csv ou json (pour un programme)."),
     referential: Optional[str] = typer.Option(
-        None, "--referential", metavar="NAME",
-        help="Only this referential (bound to the query's `referential` parameter, for the queries that declare "
-             "it); without it, every referential of the data is answered."),
+        None, "--referential", metavar="NOM",
+        help="Seulement ce référentiel (lié au paramètre `referential` des requêtes qui le déclarent) ; sans lui, "
+             "tous les référentiels des données répondent."),
     graph_file: Optional[Path] = GraphOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """Run a named query; parameters are bound to the query's variables, never pasted into it."""
+    """Exécute une requête nommée ; les paramètres sont liés à ses variables, jamais collés dans son texte.
+
+    Un code inconnu (mission, bloc, voie, compétence) est une erreur qui propose les codes proches."""
     if fmt not in formats.FORMATS:
         fail(f"--format vaut {', '.join(formats.FORMATS)}")
     settings = settings_from(base, data)
@@ -71,7 +74,8 @@ def query(
     except catalogue.QueryError as exc:
         fail(str(exc))
     built = built_graph(settings, graph_file)
-    try:  # an unknown referential name is an UnknownReferential naming the known ones, not an empty table
+    try:  # an unknown referential or code is an error naming the known (or closest) ones, not an empty table
+        catalogue.check_values(built.knowledge, named, values)
         table = built.knowledge.table(name, values)
     except catalogue.QueryError as exc:
         fail(str(exc))
@@ -80,16 +84,17 @@ def query(
     elif fmt == "csv":
         sys.stdout.write(formats.to_csv(table))
     else:
-        console.print(formats.to_rich(table, title=named.title))
+        console.print(formats.to_rich(table, title=named.title, headers=named.headers))
 
 
 @app.command("queries", rich_help_panel=PANEL)
 def list_queries():
-    """List the named queries with their parameters."""
+    """Liste les requêtes nommées et leurs paramètres."""
     settings = settings_from()
-    table = RichTable(title="Requêtes nommées")
-    for column in ("nom", "titre", "paramètres"):
-        table.add_column(column, overflow="fold")
+    table = RichTable(title="Requêtes nommées", expand=True)
+    table.add_column("nom", no_wrap=True, min_width=24)
+    table.add_column("titre", ratio=2)
+    table.add_column("paramètres", ratio=2)
     for q in named_queries(settings):
         table.add_row(q.name, q.title, ", ".join(f"{p.name} ({p.type}, ex. {p.example})" for p in q.params))
     console.print(table)
@@ -99,14 +104,14 @@ def list_queries():
 def analyze(
     output: Optional[Path] = typer.Option(
         None, "--output", "-o",
-        help="Folder for analyses.json and network.svg (default: $CQP_GRAPH_DIST/analyses, and "
-             "…/analyses/NAME when the data holds several referentials)."),
+        help="Dossier d'analyses.json et de network.svg (par défaut : $CQP_GRAPH_DIST/analyses, et "
+             "…/analyses/NOM quand les données ont plusieurs référentiels)."),
     referential: Optional[str] = ReferentialOption,
     graph_file: Optional[Path] = GraphOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """Network analyses of one referential (networkx): transversality, similarity, gaps, clusters."""
+    """Analyses de réseau d'un référentiel (networkx) : transversalité, similarité, lacunes, groupes."""
     settings = settings_from(base, data)
     with console.status("Analyses…") as status:
         built = built_graph(settings, graph_file)
@@ -129,19 +134,24 @@ def print_analyses(results: dict):
     clusters."""
     s = results["summary"]
     console.print(f"[bold]{s['missions']} missions, {s['coded_competences']} compétences codées, "
-                  f"{s['requirements']} exigences, densité {s['density']}[/]")
-    top = RichTable(title="Compétences les plus transversales")
-    for column in ("code", "domaine", "nature", "missions", "centralité (degré)", "intermédiarité"):
-        top.add_column(column)
+                  f"{s['requirements']} exigences, densité {decimal(s['density'], 3)}[/]")
+    top = RichTable(title="Compétences les plus transversales", expand=True)
+    for column in ("code", "domaine", "nature"):
+        top.add_column(column, no_wrap=True)
+    top.add_column("missions", ratio=1)
+    top.add_column("centralité (degré)", justify="right")
+    top.add_column("intermédiarité", justify="right")
     for row in results["transversality"][:10]:
         top.add_row(row["code"], str(row["domain"]), row["kind"], " ".join(row["missions"]),
-                    str(row["degree_centrality"]), str(row["betweenness_centrality"]))
+                    decimal(row["degree_centrality"], 3), decimal(row["betweenness_centrality"], 3))
     console.print(top)
     sim = RichTable(title="Similarité des missions (Jaccard)")
-    for column in ("mission", "mission", "Jaccard", "compétences partagées"):
-        sim.add_column(column, overflow="fold")
+    for column in ("mission", "mission"):
+        sim.add_column(column, no_wrap=True)
+    for column in ("Jaccard", "compétences partagées"):
+        sim.add_column(column, justify="right")
     for row in results["similarity"]:
-        sim.add_row(row["mission_a"], row["mission_b"], str(row["jaccard"]), str(len(row["shared"])))
+        sim.add_row(row["mission_a"], row["mission_b"], decimal(row["jaccard"], 3), str(len(row["shared"])))
     console.print(sim)
     gaps = results["gaps"]
     console.print("[bold]Lacunes de couverture[/]")
@@ -150,6 +160,7 @@ def print_analyses(results: dict):
         f"{g['mission']}/{g['domain']}" for g in gaps["domains_absent_from_mission"]) or "—"))
     console.print(f"  blocs sans règle d'évaluation : {', '.join(gaps['blocks_without_evaluation_rule']) or '—'}")
     console.print(f"  unités sans bloc : {', '.join(gaps['units_without_block']) or '—'}")
-    console.print(f"[bold]Groupes[/] ({results['clusters']['method']}, modularité {results['clusters']['modularity']})")
+    console.print(f"[bold]Groupes[/] ({results['clusters']['method']}, modularité "
+                  f"{decimal(results['clusters']['modularity'], 3)})")
     for community in results["clusters"]["communities"]:
         console.print(f"  groupe {community['id']} ({' '.join(community['missions'])}) : {' '.join(community['competences'])}")

@@ -24,25 +24,25 @@ inputs = lazy("cqp_graph.inputs.files")
 render = lazy("cqp_graph.present.render")
 knowledge = lazy("cqp_graph.query.knowledge")
 
-PANEL = "Reports and decisions"
+PANEL = "Rapports et décisions"
 
 FileReferentialOption = typer.Option(
-    None, "--referential", metavar="NAME",
-    help="Referential the file is for (its folder name under data/); optional when the data holds only one or "
-         "when the file names it (`referential:`).")
+    None, "--referential", metavar="NOM",
+    help="Référentiel visé par le fichier (le nom de son dossier dans data/) ; facultatif quand les données n'en "
+         "ont qu'un ou que le fichier le nomme (`referential:`).")
 
 
 @app.command(rich_help_panel=PANEL)
 def report(
     output: Optional[Path] = typer.Option(
         None, "--output", "-o",
-        help="Folder for the report files (default: $CQP_GRAPH_DIST/rapport, and …/rapport/NAME when the data "
-             "holds several referentials)."),
+        help="Dossier des fichiers du rapport (par défaut : $CQP_GRAPH_DIST/rapport, et …/rapport/NOM quand les "
+             "données ont plusieurs référentiels)."),
     referential: Optional[str] = ReferentialOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """Coverage report of one referential: HTML (self-contained, French), Markdown, CSV, JSON and SVG."""
+    """Rapport de couverture d'un référentiel : HTML (autonome, en français), Markdown, CSV, JSON et SVG."""
     settings = settings_from(base, data)
     with console.status("Rapport de couverture du référentiel…") as status:
         built = built_graph(settings, quality=True,  # the report lists the quality findings
@@ -61,14 +61,14 @@ def report(
 
 @app.command(rich_help_panel=PANEL)
 def coverage(
-    programme: Path = typer.Argument(..., help="Programme file (YAML or CSV); see the README."),
-    fmt: str = typer.Option("html", "--format", "-f", help="html, csv or json"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+    programme: Path = typer.Argument(..., help="Fichier du programme (YAML ou CSV) ; voir le README."),
+    fmt: str = typer.Option("html", "--format", "-f", help="html, csv ou json"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Écrire ici plutôt que sur la sortie standard."),
     referential: Optional[str] = FileReferentialOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """Coverage of one referential by a training programme."""
+    """Couverture d'un référentiel par un programme de formation."""
     if fmt not in ("html", "csv", "json"):
         fail("--format vaut html, csv ou json")
     settings = settings_from(base, data)
@@ -85,14 +85,14 @@ def coverage(
 
 @app.command(rich_help_panel=PANEL)
 def decide(
-    results: Path = typer.Argument(..., help="A candidate's results (YAML or JSON); see the README."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+    results: Path = typer.Argument(..., help="Résultats d'un candidat (YAML ou JSON) ; voir le README."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text (pour lire) ou json"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Écrire ici plutôt que sur la sortie standard."),
     referential: Optional[str] = FileReferentialOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """Decision per block and for the whole CQP, each with the rule that decided it and the figures compared."""
+    """Décision par bloc et pour le CQP entier, chacune avec la règle qui l'a prise et les chiffres comparés."""
     if fmt not in ("text", "json"):
         fail("--format vaut text ou json")
     settings = settings_from(base, data)

@@ -1,7 +1,8 @@
 """The command that serves the graph: `serve` (uvicorn with cqp-graph's connection limits).
 
 Lives here: reading its options (extra graphs, workers, cache), the connection-layer limits handed to the
-HTTP protocol, starting uvicorn. Not here: the application and what it serves (`cqp_graph.web.app`; its
+HTTP protocol, starting uvicorn. With `CQP_GRAPH_STORE` set, `serve` reads what `cqp-graph load` published
+there (`cli.store_commands`), and refuses --graph, --merge and --graph-data. Not here: the application and what it serves (`cqp_graph.web.app`; its
 state runs the pipeline, so an unvalidated graph is never served), the SPARQL workers
 (`cqp_graph.web.executor`).
 """
@@ -22,36 +23,37 @@ executor = lazy("cqp_graph.web.executor")
 protocol = lazy("cqp_graph.web.protocol")
 pipeline = lazy("cqp_graph.graph.pipeline")
 
-PANEL = "Serving"
+PANEL = "Service"
 
 
 @app.command(rich_help_panel=PANEL)
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
-    workers: Optional[int] = typer.Option(None, help="SPARQL worker processes, each holding a copy of the graph "
-                                                     "(default: CQP_GRAPH_WORKERS, 3)."),
-    graph: Optional[Path] = typer.Option(None, "--graph", help="Serve this N-Triples dump (default: "
-                                                               "$CQP_GRAPH_DIST/graph.nt, built if missing)."),
-    graph_data: list[str] = typer.Option([], "--graph-data", help="IRI=FILE: also load FILE as the named graph IRI; repeatable."),
-    merge: list[Path] = typer.Option([], "--merge", help="Also load FILE into the default graph (e.g. an RNCP import); repeatable."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache responses (for measuring)."),
+    host: str = typer.Option("127.0.0.1", help="Interface d'écoute."),
+    port: int = typer.Option(8000, help="Port d'écoute."),
+    workers: Optional[int] = typer.Option(None, help="Processus SPARQL, chacun avec une copie du graphe ou le "
+                                                     "magasin sur disque ouvert en lecture seule "
+                                                     "(par défaut : CQP_GRAPH_WORKERS, 3)."),
+    graph: Optional[Path] = typer.Option(None, "--graph", help="Servir ce dump N-Triples (par défaut : "
+                                                               "$CQP_GRAPH_DIST/graph.nt, construit s'il manque)."),
+    graph_data: list[str] = typer.Option([], "--graph-data", help="IRI=FICHIER : charger aussi FICHIER comme graphe nommé IRI ; répétable."),
+    merge: list[Path] = typer.Option([], "--merge", help="Charger aussi FICHIER dans le graphe par défaut (par ex. un import RNCP) ; répétable."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ne pas garder les réponses en cache (pour mesurer)."),
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
 ):
-    """Serve every referential: SPARQL endpoint, query API, linked-data pages, query editor (uvicorn)."""
+    """Sert tous les référentiels : point d'accès SPARQL, API des requêtes, pages, éditeur de requêtes (uvicorn)."""
     settings = settings_from(base, data)
     sources = []
     for item in graph_data:
         if "=" not in item:
-            fail(f"--graph-data expects IRI=FILE, got {item!r}")
+            fail(f"--graph-data attend IRI=FICHIER, reçu « {item} »")
         iri, path = item.split("=", 1)
         if not Path(path).exists():
-            fail(f"--graph-data: no such file {path}")
+            fail(f"--graph-data : {path} : fichier introuvable")
         sources.append(executor.Source(str(Path(path).resolve()), iri))
     for path in merge:
         if not path.exists():
-            fail(f"--merge: no such file {path}")
+            fail(f"--merge : {path} : fichier introuvable")
         sources.append(executor.Source(str(path.resolve())))
     try:
         application = web_app.create_app(settings, graph_file=graph, extra_sources=sources, workers=workers,

@@ -28,7 +28,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from cqp_graph.inputs.files import (InputError, InputLimits, Located, check_with_shapes, choose_referential, lined,
+from cqp_graph.inputs.files import (InputError, InputLimits, Located, check_with_shapes, choose_referential, code_hints,
+                                    lined,
                                     load_yaml, number_literal, read_text, strict_number, strict_text, validate)
 from cqp_graph.namespaces import Minter, ontology_ns
 from cqp_graph.query.knowledge import Knowledge, Referential
@@ -69,9 +70,9 @@ class ResultsIn(BaseModel):
 RESULTS_MESSAGES = {
     "greater_than_equal": "« {field} » : un résultat est un pourcentage entre 0 et 100",
     "less_than_equal": "« {field} » : un résultat est un pourcentage entre 0 et 100",
-    "extra_forbidden": "clé inconnue '{last}' (attendu : " + ", ".join(sorted(TOP_KEYS)) + ")",
-    ("extra_forbidden", "blocks"): "clé inconnue '{last}' (attendu : score, evaluators)",
-    ("missing", "route"): "la voie manque ('route: formation', 'blocs' ou 'vae')",
+    "extra_forbidden": "clé inconnue « {last} » (attendu : " + ", ".join(sorted(TOP_KEYS)) + ")",
+    ("extra_forbidden", "blocks"): "clé inconnue « {last} » (attendu : score, evaluators)",
+    ("missing", "route"): "la voie manque (« route: formation », « blocs » ou « vae »)",
 }
 
 
@@ -119,19 +120,20 @@ def results_graph(data: dict, path, base: str, referential: str) -> tuple[Graph,
     problems = []
     blocks = data.get("blocks") or {}
     if not isinstance(blocks, dict):
-        raise InputError(path, [(data.line_of("blocks"), "'blocks' maps block codes to their results")])
+        raise InputError(path, [(data.line_of("blocks"), "« blocks » associe à chaque code de bloc ses résultats")])
     for block, result in blocks.items():
         line = blocks.line_of(block) if hasattr(blocks, "line_of") else 1
         if not isinstance(result, dict):
             result = {"score": result}
         for key in sorted(set(result) - BLOCK_KEYS):
-            problems.append((result.line_of(key), f"bloc {block} : clé inconnue '{key}' (attendu : score, evaluators)"))
+            problems.append((result.line_of(key),
+                             f"bloc {block} : clé inconnue « {key} » (attendu : score, evaluators)"))
         if result.get("score") is not None:
             score(f"bloc {block}", result.line_of("score") if hasattr(result, "line_of") else line,
                   result["score"], forBlock=iri("block", str(block)))
         evaluators = result.get("evaluators") or {}
         if not isinstance(evaluators, dict):
-            problems.append((line, f"bloc {block} : 'evaluators' associe un type d'évaluateur à un résultat"))
+            problems.append((line, f"bloc {block} : « evaluators » associe un type d'évaluateur à un résultat"))
             continue
         for evaluator, value in evaluators.items():
             eline = evaluators.line_of(evaluator) if hasattr(evaluators, "line_of") else line
@@ -158,6 +160,7 @@ def results_graph(data: dict, path, base: str, referential: str) -> tuple[Graph,
 def check_codes(data, knowledge: Knowledge, path, referential: str) -> None:
     """Refuse, before any validation work, codes the referential does not have at all (each with its line)."""
     minter = Minter(knowledge.base, quote(str(referential), safe=""))
+    hint = code_hints(knowledge, referential)
 
     def known(kind, code) -> bool:
         return knowledge.exists(str(minter(kind, quote(str(code), safe=""))))
@@ -165,8 +168,8 @@ def check_codes(data, knowledge: Knowledge, path, referential: str) -> None:
     problems = []
 
     def need(kind, code, line, label, message):
-        if not known(kind, code):
-            problems.append((line, f"{label}: {message} ({code})"))
+        if not known(kind, code):  # the close match is looked for in the problems reported only (below)
+            problems.append((line, f"{label} : {message} ({code})", kind, str(code)))
 
     blocks = data.get("blocks") or {}
     for block, result in blocks.items():
@@ -187,8 +190,9 @@ def check_codes(data, knowledge: Knowledge, path, referential: str) -> None:
         need("unit", unit, units.line_of(unit), f"unité {unit}", "unité de compétence inconnue du référentiel")
     if problems:
         more = len(problems) - 50
-        raise InputError(path, problems[:50] + ([(problems[49][0], f"… et {more} autres codes inconnus")]
-                                               if more > 0 else []))
+        shown = [(line, text + hint(kind, code)) for line, text, kind, code in problems[:50]]
+        raise InputError(path, shown + ([(problems[49][0], f"… et {more} autres codes inconnus")]
+                                        if more > 0 else []))
 
 
 def load_results(path: Path | str, knowledge: Knowledge, shapes: Graph, referential: str | None = None,
@@ -209,11 +213,11 @@ def load_results(path: Path | str, knowledge: Knowledge, shapes: Graph, referent
     check_codes(data, knowledge, path, chosen.name)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise InputError(path, [(data.line_of(unknown[0]), f"clé inconnue '{unknown[0]}' "
+        raise InputError(path, [(data.line_of(unknown[0]), f"clé inconnue « {unknown[0]} » "
                                                            f"(attendu : {', '.join(sorted(TOP_KEYS))})")])
     if not data.get("route"):
-        raise InputError(path, [(1, "la voie manque ('route: formation', 'blocs' ou 'vae')")])
+        raise InputError(path, [(1, "la voie manque (« route: formation », « blocs » ou « vae »)")])
     graph, results, where = results_graph(data, path, knowledge.base, chosen.name)
     check_with_shapes(graph, knowledge, shapes, path, knowledge.base,
-                      lambda node: where.get(node, Located(None, str(node))))
+                      lambda node: where.get(node, Located(None, str(node))), code_hints(knowledge, chosen.name))
     return graph, results, data, chosen

@@ -18,6 +18,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyoxigraph as ox
 import yaml
@@ -27,6 +28,7 @@ from rdflib.namespace import RDF, RDFS, XSD
 from cqp_graph.graph.validate import validate_graph
 from cqp_graph.namespaces import ontology_ns
 from cqp_graph.numbers import canonical_decimal
+from cqp_graph.suggest import did_you_mean, fold
 from cqp_graph.query.knowledge import Knowledge, Referential, UnknownReferential
 
 
@@ -68,13 +70,14 @@ class InputLimits:
     max_entries: int = 5_000
     max_depth: int = 16
     max_string: int = 2_000
+    max_unzipped: int = 8 * 2**20  # an .xlsx file's parts, unzipped
 
     @classmethod
     def of(cls, settings) -> "InputLimits":
         if settings is None:
             return cls()
         return cls(settings.input_max_bytes, settings.input_max_entries, settings.input_max_depth,
-                   settings.input_max_string)
+                   settings.input_max_string, settings.input_max_unzipped_bytes)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -175,7 +178,7 @@ def load_yaml(text: str, path: str | Path, limits: InputLimits | None = None):
         loader.dispose()
 
 
-def read_text(path: Path, limits: InputLimits | None = None) -> str:
+def read_text(path: Path, limits: InputLimits | None = None, accepted: str | None = None) -> str:
     """A file people wrote, as text: UTF-8 (a BOM is accepted), at most `max_bytes` read."""
     limits = limits or InputLimits()
     try:
@@ -192,18 +195,58 @@ def read_text(path: Path, limits: InputLimits | None = None) -> str:
     if len(raw) > limits.max_bytes:
         raise InputError(path, [(None, f"fichier de plus de {limits.max_bytes} octets "
                                        "(CQP_GRAPH_INPUT_MAX_BYTES)")])
-    return decode_text(raw, path)
+    return decode_text(raw, path, accepted or TEXT_FILES)
 
 
-def decode_text(raw: bytes, path) -> str:
-    """UTF-8 bytes as text (a leading BOM dropped); InputError naming the line of an invalid byte."""
+#: the first bytes of files people send by mistake instead of a text file: (magic, extension, what it is)
+BINARY_MAGIC = [(b"%PDF", ".pdf", "document PDF"), (b"\x89PNG", ".png", "image PNG"),
+                (b"\xff\xd8\xff", ".jpg", "image JPEG"), (b"GIF8", ".gif", "image GIF"),
+                (b"PK\x03\x04", ".xlsx", "archive ZIP : classeur .xlsx, .ods, .docx…"),
+                (b"\xd0\xcf\x11\xe0", ".xls", "document Office à l'ancien format (.xls, .doc)"),
+                (b"{\\rtf", ".rtf", "document RTF")]
+TEXT_FILES = "un fichier texte est attendu (YAML, JSON ou CSV, en UTF-8)"
+
+
+def binary_kind(raw: bytes) -> tuple[str, str] | None:
+    """(extension, what it is) when `raw` starts as a PDF, an image, a ZIP archive, an old Office file…"""
+    for magic, ext, what in BINARY_MAGIC:
+        if raw.startswith(magic):
+            return ext, what
+    return None
+
+
+def refuse_binary(raw: bytes, path, accepted: str = TEXT_FILES) -> None:
+    """InputError « fichier .pdf (document PDF) : format non pris en charge ; déposez … » for a file that is
+    not text, told by its first bytes (not its name)."""
+    kind = binary_kind(raw)
+    if kind is not None:
+        raise InputError(path, [(None, f"fichier {kind[0]} ({kind[1]}) : format non pris en charge ; {accepted}")])
+
+
+def decode_text(raw: bytes, path, accepted: str = TEXT_FILES) -> str:
+    """UTF-8 bytes as text (a leading BOM dropped); InputError for a binary file (PDF, image, archive…) or
+    naming the line of an invalid byte, with how to save the file in UTF-8.
+
+    Windows-1252 (what Excel's « CSV (séparateur : point-virgule) » writes) is not guessed: most byte strings
+    decode as Windows-1252, so a guess would turn another encoding's accents into wrong letters silently."""
+    refuse_binary(raw, path, accepted)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         bad = raw[exc.start:exc.start + 1].hex()
+        how = ("depuis Excel, enregistrez-le au format « CSV UTF-8 (délimité par des virgules) »"
+               if str(path).lower().endswith(".csv") else "enregistrez-le en UTF-8 (l'encodage par défaut des "
+               "éditeurs de texte récents)")
         raise InputError(path, [(line, f"ce n'est pas du texte UTF-8 (octet 0x{bad} invalide à la position "
-                                       f"{exc.start})")]) from None
+                                       f"{exc.start}) : {how}")]) from None
+
+
+def csv_delimiter(text: str) -> str:
+    """« ; » when the header line holds more semicolons than commas (Excel's French « CSV (séparateur :
+    point-virgule) »), else « , »."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
 
 
 YAML_PROBLEMS = [  # PyYAML's English problems, as a French sentence
@@ -256,10 +299,11 @@ def csv_problem(exc, limits: InputLimits) -> str:
 
 
 def read_csv_records(text: str, path: str | Path, limits: InputLimits | None = None) -> list[LineDict]:
-    """CSV rows as LineDicts (line = the record's first line)."""
+    """CSV rows as LineDicts (line = the record's first line); cells separated by « , » or, when the header
+    line says so, « ; » (`csv_delimiter`)."""
     limits = limits or InputLimits()
     text = check_size(text, path, limits)
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(io.StringIO(text), strict=True, delimiter=csv_delimiter(text))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -392,12 +436,80 @@ def referential_context(knowledge: Knowledge, data: Graph) -> Graph:
     return context
 
 
+#: the IRI segment of each kind of code a file may name, and the class whose codes it takes
+CODE_KINDS = {"competence": "Competence", "activity": "Activity", "block": "CompetenceBlock",
+              "evaluator": "EvaluatorType", "unit": "CertificationUnit"}
+_CODES_OF = """
+SELECT ?code ?label ?written ?class ?referential WHERE {
+  ?x a ?class ; cqp:code ?code ; cqp:inReferential/cqp:referentialName ?referential .
+  OPTIONAL { ?x skos:prefLabel ?label }
+  OPTIONAL { ?mention cqp:mentionOf ?x ; cqp:codeAsWritten ?written FILTER (STR(?written) != STR(?code)) }
+}
+"""
+
+
+@dataclass(frozen=True)
+class KnownCodes:
+    """The codes of one kind in a referential, with their other names: the French label (« tuteur » for
+    tutor) and the spellings the source itself uses on a mission page (« RFS10 » for RSF10). Those names are
+    never accepted in place of the code (the graph, the exports and the queries know one code); they only
+    make the error say which code was meant."""
+
+    codes: tuple[str, ...]
+    aliases: dict
+    notes: dict
+
+    def hint(self, value: str) -> str:
+        """« ; vouliez-vous dire RSF10 ? » or ""."""
+        text = did_you_mean(value, self.codes, self.aliases, self.notes)
+        return f" ; {text}" if text else ""
+
+
+def known_codes(knowledge: Knowledge, kind: str, referential: str) -> KnownCodes:
+    """The codes of `kind` (a key of CODE_KINDS) in `referential`, read through the knowledge layer (bound)."""
+    cls = ox.NamedNode(str(ontology_ns(knowledge.base)[CODE_KINDS[kind]]))
+    rows = knowledge.select(_CODES_OF, {"class": cls, "referential": str(referential)}).rows
+    codes, aliases, notes = {}, {}, {}
+    for row in rows:
+        code = str(row["code"])
+        codes[code] = None
+        if row.get("label"):
+            label = str(row["label"])
+            aliases.setdefault(label, code)
+            notes.setdefault(fold(label), f"« {label[:60]} » est son libellé")
+        if row.get("written"):
+            written = str(row["written"])
+            aliases.setdefault(written, code)
+            notes.setdefault(fold(written),
+                             f"« {written} » est une graphie de la source ; le code du référentiel est {code}")
+    return KnownCodes(tuple(codes), aliases, notes)
+
+
+def code_hints(knowledge: Knowledge, referential: str):
+    """`hint(kind, code)` → « ; vouliez-vous dire … ? » or "", the codes of each kind read once."""
+    cache: dict[str, KnownCodes] = {}
+
+    def hint(kind: str, code: str) -> str:
+        if kind not in CODE_KINDS:
+            return ""
+        if kind not in cache:
+            cache[kind] = known_codes(knowledge, kind, referential)
+        return cache[kind].hint(code)
+    return hint
+
+
+#: problems of a file that get a « vouliez-vous dire … ? » (the first ones, by line)
+HINTED = 50
+
+
 def check_with_shapes(data: Graph, knowledge: Knowledge, shapes: Graph, path, base: str,
-                      describe) -> None:
+                      describe, hint=None) -> None:
     """Validate `data` together with what the referential says of the resources it points to; raise
     InputError naming the line of each violation.
 
     `describe(node)` returns a Located (line and a short label such as "module MOD03") for a focus node.
+    A value that is a code of the file is shown as written (not as its IRI's escaped segment), followed by
+    `hint(kind, code)` (« ; vouliez-vous dire RSF10 ? ») when given.
     """
     report = validate_graph(data + referential_context(knowledge, data), shapes)
     problems = []
@@ -406,14 +518,23 @@ def check_with_shapes(data: Graph, knowledge: Knowledge, shapes: Graph, path, ba
     for finding in report.violations:
         focus = URIRef(finding.focus)
         where = describe(focus)
-        value = f" ({finding.value.rsplit('/', 1)[-1]})" if finding.value and cqp not in finding.value else ""
+        value, coded = "", None
+        if finding.value and cqp not in finding.value:
+            parts = finding.value.rsplit("/", 2)
+            value = f" ({unquote(parts[-1])})"
+            if len(parts) == 3 and finding.value.startswith(base):
+                coded = (parts[-2], unquote(parts[-1]))
         key = (where.line, where.label, finding.message, value)
         if key in seen:
             continue
         seen.add(key)
-        problems.append((where.line, f"{where.label}: {finding.message.rstrip('.')}{value}"))
+        problems.append((where.line, f"{where.label} : {finding.message.rstrip('.')}{value}", coded))
     if problems:
-        raise InputError(path, problems)
+        problems.sort(key=lambda p: (p[0] or 0, p[1]))
+        # the close match is looked for in the first HINTED problems only: a file of thousands of unknown
+        # codes costs no more than a few difflib comparisons each
+        raise InputError(path, [(line, text + (hint(*coded) if hint and coded and i < HINTED else ""))
+                                for i, (line, text, coded) in enumerate(problems)])
 
 
 # -- typed validation (pydantic), before any work on the referential ---------------------
@@ -455,7 +576,7 @@ def _field(loc) -> str:
 
 MESSAGES = {
     "missing": "champ « {last} » manquant",
-    "extra_forbidden": "clé inconnue '{last}'",
+    "extra_forbidden": "clé inconnue « {last} »",
     "string_type": "« {field} » doit être un texte",
     "list_type": "« {field} » doit être une liste",
     "dict_type": "« {field} » doit être une table (clé : valeur)",
@@ -494,7 +615,8 @@ def validate(model, data, path, *, context: dict | None = None, label=None, over
     InputError whose messages are in French, each naming its line and field.
 
     `label(loc)` gives the prefix naming the element (e.g. « module MOD03 ») for an error location;
-    `overrides` maps (error type, last field name) or an error type to a message of its own.
+    `overrides` maps (error type, last field name) or an error type to a message of its own (or to a function
+    of the error's location that returns it).
     """
     from pydantic import ValidationError
 
@@ -511,6 +633,8 @@ def validate(model, data, path, *, context: dict | None = None, label=None, over
             first = loc[0] if loc else ""
             template = (overrides.get((error["type"], last)) or overrides.get((error["type"], first))
                         or overrides.get(error["type"]) or MESSAGES.get(error["type"]))
+            if callable(template):  # a message that depends on where the error is
+                template = template(loc)
             if error["type"] == "value_error":
                 text = f"« {_field(loc)} » {ctx.get('error', error['msg'])}"
             elif template:
@@ -521,7 +645,7 @@ def validate(model, data, path, *, context: dict | None = None, label=None, over
             if isinstance(prefix, tuple):  # (prefix, how many parts of loc it names): the field is the rest
                 prefix, consumed = prefix
                 text = text.replace(f"« {_field(loc)} »", f"« {_field(loc[consumed:]) or _field(loc)} »")
-            problems.append((_where(data, loc), f"{prefix}: {text}" if prefix else text))
+            problems.append((_where(data, loc), f"{prefix} : {text}" if prefix else text))
             if len(problems) >= 50:
                 problems.append((problems[-1][0], "… (au plus 50 erreurs signalées)"))
                 break

@@ -15,6 +15,16 @@ YAML:
 CSV: columns code, title, hours, competences, activities, activities_stand_for_mission
 (lists separated by |); the programme's title is the file's name.
 
+Excel (.xlsx): the same columns, header on the first non-empty row, in the sheet « Programme » (else the
+first sheet); read with openpyxl in read-only mode, values only (a formula counts by the value Excel last
+computed and saved; one never computed reads as an empty cell). The archive is checked before any part
+is read: its size (CQP_GRAPH_INPUT_MAX_BYTES), the total size of its parts once unzipped
+(CQP_GRAPH_INPUT_MAX_UNZIPPED_BYTES), the XML elements, shared texts and sheets of its parts (in
+proportion to CQP_GRAPH_INPUT_MAX_ENTRIES: openpyxl's time grows with them); then, while the sheet is
+read, rows and filled cells (CQP_GRAPH_INPUT_MAX_ENTRIES) and text length (CQP_GRAPH_INPUT_MAX_STRING);
+only the first XLSX_MAX_COLUMNS columns are read, and the sheet's declared dimension is not trusted. Errors name
+the file, the sheet, the row (as Excel numbers it) and the module, as for CSV.
+
 Lives here: the programme's schema (`ProgrammeIn`), its RDF form (`programme_graph`) and `load_programme`, which
 reads and checks it against the referential it is for (through the knowledge layer). Not here: what it covers
 (`cqp_graph.analyses.coverage`), line-numbered reading (`cqp_graph.inputs.files`).
@@ -22,8 +32,12 @@ reads and checks it against the referential it is for (through the knowledge lay
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import io
+import math
 import re
+import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,11 +49,14 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from cqp_graph.inputs.files import (InputError, InputLimits, LineDict, LineList, Located, check_with_shapes,
-                                    choose_referential, lined, load_yaml, number_literal, read_csv_records, read_text,
+                                    choose_referential, code_hints, lined, load_yaml, number_literal, read_csv_records,
+                                    read_text,
                                     strict_number, strict_text, validate)
 from cqp_graph.namespaces import Minter, ontology_ns
 from cqp_graph.query.knowledge import Knowledge, Referential
 
+#: what a programme file may be, for the message on a file that is not one (a PDF, an image…)
+PROGRAMME_FILES = "un programme est un classeur .xlsx, un .csv ou un .yaml"
 MODULE_KEYS = {"code", "title", "hours", "competences", "activities", "activities_stand_for_mission"}
 PROGRAMME_KEYS = {"title", "referential", "modules"}
 
@@ -91,8 +108,14 @@ class ProgrammeIn(BaseModel):
     modules: list[ModuleIn] = Field(min_length=1)
 
 
+def _unknown_key(loc) -> str:
+    """« clé inconnue « x » (attendu : …) » listing the keys of where it is: a module's or the programme's."""
+    keys = MODULE_KEYS if len(loc) > 2 and loc[0] == "modules" else PROGRAMME_KEYS
+    return "clé inconnue « {last} » (attendu : " + ", ".join(sorted(keys)) + ")"
+
+
 PROGRAMME_MESSAGES = {("greater_than_equal", "hours"): "« hours » ne peut pas être négatif",
-                      "extra_forbidden": "clé inconnue '{last}' (attendu : " + ", ".join(sorted(MODULE_KEYS)) + ")"}
+                      "extra_forbidden": _unknown_key}
 
 
 def _module_label(modules):
@@ -139,29 +162,250 @@ def parse_programme(text: str | dict, path: str | Path, fmt: str | None = None,
 
     `text` is the file's text (YAML — JSON included — or CSV, after `fmt` or the file's extension), or the
     programme already parsed (a dict: its lines are unknown, errors name line 1)."""
-    fmt = fmt or ("csv" if str(path).lower().endswith(".csv") else "yaml")
+    fmt = fmt or programme_format(path)
+    if fmt == "xlsx":
+        sheet, records = read_xlsx_records(text, path, limits)
+        with _SheetNamed(path, sheet):
+            header, modules = _tabular(records, path, records.line)
+        return {**header, "sheet": sheet}, modules
     if isinstance(text, dict):
         data = text if isinstance(text, LineDict) else lined(text)
         validate(ProgrammeIn, data, path, label=_module_label(data.get("modules")), overrides=PROGRAMME_MESSAGES)
         return _header(data), data["modules"]
     if fmt == "csv":
-        modules = LineList(read_csv_records(text, path, limits))
-        modules.line, modules.item_lines = 1, [m.line for m in modules]  # errors name each record's line
-        for m in modules:
-            unknown = set(m) - MODULE_KEYS
-            if unknown:
-                raise InputError(path, [(1, f"colonne(s) inconnue(s) : {', '.join(sorted(unknown))} "
-                                            f"(attendu : {', '.join(sorted(MODULE_KEYS))})")])
-        data = LineDict(title=Path(str(path)).stem or "programme", modules=modules)
-        data.line, data.key_lines = 1, {}
-        validate(ProgrammeIn, data, path, context={"csv": True}, label=_module_label(modules),
-                 overrides=PROGRAMME_MESSAGES)
-        return {"title": data["title"]}, modules
+        return _tabular(read_csv_records(text, path, limits), path)
     data = load_yaml(text, path, limits)
     if not isinstance(data, dict):
         raise InputError(path, [(1, "un programme est une table avec « title » et « modules »")])
     validate(ProgrammeIn, data, path, label=_module_label(data.get("modules")), overrides=PROGRAMME_MESSAGES)
     return _header(data), data["modules"]
+
+
+def _tabular(records: list[LineDict], path, header_line: int = 1) -> tuple[dict, list[LineDict]]:
+    """A programme given as a table (CSV or a spreadsheet's sheet): one module a record, the title the file's
+    name; checked by ProgrammeIn as CSV text (« 21,5 » is a number, « RC2|RC4 » a list)."""
+    modules = LineList(records)
+    modules.line, modules.item_lines = header_line, [m.line for m in modules]  # errors name each record's line
+    for m in modules:
+        unknown = set(m) - MODULE_KEYS
+        if unknown:
+            raise InputError(path, [(header_line, f"colonne(s) inconnue(s) : {', '.join(sorted(unknown))} "
+                                                  f"(attendu : {', '.join(sorted(MODULE_KEYS))})")])
+    data = LineDict(title=Path(str(path)).stem or "programme", modules=modules)
+    data.line, data.key_lines = header_line, {}
+    validate(ProgrammeIn, data, path, context={"csv": True}, label=_module_label(modules),
+             overrides=PROGRAMME_MESSAGES)
+    return {"title": data["title"]}, modules
+
+
+def programme_format(path) -> str:
+    """The format a programme file is read in, after its extension: "xlsx", "csv" or "yaml" (JSON included)."""
+    name = str(path).lower()
+    return "xlsx" if name.endswith(".xlsx") else "csv" if name.endswith(".csv") else "yaml"
+
+
+# -- Excel (.xlsx) ---------------------------------------------------------------------------
+
+#: columns of a sheet that are read (a value further right is not read): the programme has six
+XLSX_MAX_COLUMNS = 32
+_XLSX_MAX_PARTS = 1000  # files inside the archive: a workbook has a dozen or two
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+class _SheetNamed:
+    """Re-raise an InputError raised inside the `with` with the sheet named in each message."""
+
+    def __init__(self, path, sheet: str):
+        self.path, self.sheet = path, sheet
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, InputError) and not getattr(exc, "sheet_named", False):
+            error = InputError(exc.path, [(line, f"feuille « {self.sheet} », {msg}") for line, msg in exc.problems])
+            error.sheet_named = True
+            raise error from None
+        return False
+
+
+def _xlsx_text(value) -> str:
+    """A cell's value as the text a CSV cell would hold (21 -> "21", 3.5 -> "3.5", True -> "true")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_refuse(path, message: str, line: int | None = None):
+    raise InputError(path, [(line, message)])
+
+
+def check_xlsx_archive(raw: bytes, path, limits: InputLimits) -> None:
+    """Refuse, before any part is read, what is not an .xlsx archive or would unzip past the limits."""
+    if len(raw) > limits.max_bytes:
+        _xlsx_refuse(path, f"fichier de {len(raw)} octets : au plus {limits.max_bytes} (CQP_GRAPH_INPUT_MAX_BYTES)")
+    if raw.startswith(_OLE_MAGIC):
+        _xlsx_refuse(path, "classeur Excel à l'ancien format (.xls) ou protégé par un mot de passe : l'enregistrer "
+                           "au format .xlsx (Classeur Excel), sans mot de passe")
+    if not raw.startswith(b"PK"):
+        _xlsx_refuse(path, "ce n'est pas un classeur Excel .xlsx (une archive ZIP est attendue)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        _xlsx_refuse(path, "archive .xlsx illisible (fichier tronqué ou abîmé ?)")
+    if len(parts) > _XLSX_MAX_PARTS:
+        _xlsx_refuse(path, f"archive de {len(parts)} parties : un classeur .xlsx en a au plus {_XLSX_MAX_PARTS}")
+    odd = next((p for p in parts if p.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)), None)
+    if odd is not None:  # Excel deflates; bzip2 or lzma would unpack unbounded chunks
+        _xlsx_refuse(path, f"partie « {odd.filename[:80]} » compressée autrement que par Excel (méthode "
+                           f"{odd.compress_type}) : enregistrer le fichier depuis Excel ou LibreOffice")
+    unzipped = sum(p.file_size for p in parts)
+    if unzipped > limits.max_unzipped:
+        _xlsx_refuse(path, f"classeur de {unzipped} octets une fois décompressé : au plus {limits.max_unzipped} "
+                           "(CQP_GRAPH_INPUT_MAX_UNZIPPED_BYTES)")
+    names = {p.filename for p in parts}
+    if "xl/workbook.xml" not in names:
+        _xlsx_refuse(path, "archive ZIP qui n'est pas un classeur Excel .xlsx (xl/workbook.xml manque ; un "
+                           "fichier .ods s'enregistre au format .xlsx depuis LibreOffice)")
+    _check_xml_elements(raw, parts, path, limits)
+
+
+#: XML elements a workbook may hold per CQP_GRAPH_INPUT_MAX_ENTRIES, in its sheets and in its other parts, and
+#: shared texts: openpyxl spends up to ~150 µs on some elements (a style, a defined name, a shared text), so these
+#: bound the reading time to a second or two; a programme's workbook holds a few hundred, the template with the
+#: referential's sheets a few thousand (sheets are read lazily: only the programme's is parsed)
+XLSX_SHEET_ELEMENTS_PER_ENTRY = 4
+XLSX_OTHER_ELEMENTS_PER_ENTRY = 2
+XLSX_SHARED_TEXTS_PER_ENTRY = 1
+#: sheets a workbook may list (openpyxl's cost grows faster than their number)
+XLSX_MAX_SHEETS = 256
+_SHARED_TEXT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+_SHEET = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet[\s/>]")
+
+
+def _check_xml_elements(raw: bytes, parts, path, limits: InputLimits) -> None:
+    """Count the elements of every part (already bounded in size) before openpyxl parses any."""
+    in_sheets = elsewhere = shared = sheets = 0
+    most = {True: XLSX_SHEET_ELEMENTS_PER_ENTRY * limits.max_entries,
+            False: XLSX_OTHER_ELEMENTS_PER_ENTRY * limits.max_entries}
+    most_shared = XLSX_SHARED_TEXTS_PER_ENTRY * limits.max_entries
+    keep_alone = "garder dans le fichier la feuille du programme seule"
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            for part in parts:
+                if part.is_dir():
+                    continue
+                data = archive.read(part)
+                count = data.count(b"<") - data.count(b"</") - data.count(b"<?") - data.count(b"<!")
+                sheet_part = part.filename.startswith("xl/worksheets/")
+                if sheet_part:
+                    in_sheets += count
+                else:
+                    elsewhere += count
+                shared += len(_SHARED_TEXT.findall(data))
+                sheets += len(_SHEET.findall(data))
+                if sheets > XLSX_MAX_SHEETS:
+                    _xlsx_refuse(path, f"classeur de plus de {XLSX_MAX_SHEETS} feuilles")
+                if (in_sheets if sheet_part else elsewhere) > most[sheet_part]:
+                    where, factor = (("ses feuilles", XLSX_SHEET_ELEMENTS_PER_ENTRY) if sheet_part
+                                     else ("ses styles, noms et autres parties", XLSX_OTHER_ELEMENTS_PER_ENTRY))
+                    _xlsx_refuse(path, f"classeur de plus de {most[sheet_part]} éléments XML dans {where} (au plus "
+                                       f"{factor} × CQP_GRAPH_INPUT_MAX_ENTRIES) : {keep_alone}")
+                if shared > most_shared:
+                    _xlsx_refuse(path, f"classeur de plus de {most_shared} textes partagés (au plus "
+                                       f"{XLSX_SHARED_TEXTS_PER_ENTRY} × CQP_GRAPH_INPUT_MAX_ENTRIES) : {keep_alone}")
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError):
+        _xlsx_refuse(path, "archive .xlsx illisible (partie abîmée, chiffrée ou tronquée)")
+
+
+def read_xlsx_records(raw, path, limits: InputLimits | None = None) -> tuple[str, LineList]:
+    """(the sheet read, its rows as LineDicts keyed by the header row, each with its Excel row number; the
+    list's `line` is the header's row)."""
+    from openpyxl import load_workbook
+
+    limits = limits or InputLimits()
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        _xlsx_refuse(path, "un classeur .xlsx se lit en octets (le fichier tel quel), pas en texte")
+    raw = bytes(raw)
+    check_xlsx_archive(raw, path, limits)
+    try:
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True, keep_links=False)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - openpyxl's errors on a damaged archive are of many kinds
+        _xlsx_refuse(path, f"classeur .xlsx illisible ({type(exc).__name__})")
+    try:
+        sheets = [ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")]
+        if not sheets:
+            _xlsx_refuse(path, "le classeur n'a aucune feuille de calcul")
+        sheet = next((ws for ws in sheets if ws.title.strip().lower() == "programme"), sheets[0])
+        sheet.reset_dimensions()  # the <dimension> a file declares may be stale: read every row, within the limits
+        with _SheetNamed(path, sheet.title):
+            return sheet.title, _sheet_records(sheet, path, limits)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a part of the archive that openpyxl cannot parse
+        _xlsx_refuse(path, f"classeur .xlsx illisible ({type(exc).__name__})")
+    finally:
+        workbook.close()
+
+
+def _sheet_records(sheet, path, limits: InputLimits) -> LineList:
+    """The sheet's rows under its header row (a LineList whose `line` is the header's row)."""
+    header: list[str] | None = None
+    header_line = 1
+    records = LineList()
+    entries = 0
+    for line, row in enumerate(sheet.iter_rows(min_row=1, max_col=XLSX_MAX_COLUMNS, values_only=True), start=1):
+        if line > limits.max_entries:
+            _xlsx_refuse(path, f"plus de {limits.max_entries} lignes (CQP_GRAPH_INPUT_MAX_ENTRIES)", line)
+        cells = [_xlsx_text(v).strip() for v in row]
+        filled = [(i, c) for i, c in enumerate(cells) if c]
+        if not filled:
+            continue
+        entries += len(filled)
+        if entries > limits.max_entries:
+            _xlsx_refuse(path, f"plus de {limits.max_entries} cellules remplies (CQP_GRAPH_INPUT_MAX_ENTRIES)", line)
+        long = next((c for _i, c in filled if len(c) > limits.max_string), None)
+        if long is not None:
+            _xlsx_refuse(path, f"valeur de {len(long)} caractères : au plus {limits.max_string} "
+                               "(CQP_GRAPH_INPUT_MAX_STRING)", line)
+        if header is None:
+            header, header_line = cells, line
+            while header and not header[-1]:
+                header.pop()
+            blank = [i for i, h in enumerate(header) if not h]
+            if blank:
+                _xlsx_refuse(path, f"ligne d'en-tête : la colonne {blank[0] + 1} n'a pas de nom", line)
+            seen = set()
+            for h in header:
+                if h in seen:
+                    _xlsx_refuse(path, f"ligne d'en-tête : colonne « {h} » en double", line)
+                seen.add(h)
+            continue
+        beyond = [i for i, _c in filled if i >= len(header)]
+        if beyond:
+            _xlsx_refuse(path, f"valeur dans la colonne {beyond[0] + 1}, qui n'a pas d'en-tête", line)
+        record = LineDict((h, c) for h, c in zip(header, cells) if c != "")
+        record.line, record.key_lines = line, {}
+        records.append(record)
+    if header is None:
+        _xlsx_refuse(path, "feuille vide : une ligne d'en-tête est attendue", 1)
+    records.line, records.item_lines = header_line, [r.line for r in records]
+    return records
 
 
 def programme_graph(header: dict, modules: list[LineDict], path, base: str, referential: str) -> tuple[Graph, URIRef, dict]:
@@ -202,17 +446,42 @@ def programme_graph(header: dict, modules: list[LineDict], path, base: str, refe
     return graph, programme, where
 
 
+def read_xlsx_file(path: Path, limits: InputLimits | None = None) -> bytes:
+    """An .xlsx file's bytes, at most `max_bytes` read."""
+    limits = limits or InputLimits()
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(limits.max_bytes + 1)
+    except FileNotFoundError:
+        raise InputError(path, [(None, "fichier introuvable")]) from None
+    except IsADirectoryError:
+        raise InputError(path, [(None, "c'est un dossier, pas un fichier")]) from None
+    except OSError as exc:
+        raise InputError(path, [(None, f"lecture impossible ({exc.strerror or exc})")]) from None
+    if len(raw) > limits.max_bytes:
+        raise InputError(path, [(None, f"fichier de plus de {limits.max_bytes} octets (CQP_GRAPH_INPUT_MAX_BYTES)")])
+    return raw
+
+
 def load_programme(path: Path | str, knowledge: Knowledge, shapes: Graph, referential: str | None = None,
                    text: str | dict | None = None, fmt: str | None = None,
                    limits: InputLimits | None = None) -> tuple[Graph, URIRef, Referential]:
     """Read, convert and check a programme (the file at `path`, or its `text`, or the parsed programme) for the
     referential it declares or `referential` (None: the only one); raise InputError (file, line, module) on
     any problem. Returns the programme as RDF, its IRI and the referential it is for."""
-    text = read_text(Path(path), limits) if text is None else text
+    fmt = fmt or programme_format(path)
+    if text is None:
+        text = read_xlsx_file(Path(path), limits) if fmt == "xlsx" else read_text(Path(path), limits, PROGRAMME_FILES)
     header, modules = parse_programme(text, path, fmt, limits)
     line = header.line_of("referential") if isinstance(header, LineDict) else 1
     chosen = choose_referential(knowledge, header.get("referential"), referential, path, line)
     graph, programme, where = programme_graph(header, modules, path, knowledge.base, chosen.name)
-    check_with_shapes(graph, knowledge, shapes, path, knowledge.base,
-                      lambda node: where.get(node, Located(None, str(node))))
+    hint = code_hints(knowledge, chosen.name)
+    if header.get("sheet"):
+        with _SheetNamed(path, header["sheet"]):
+            check_with_shapes(graph, knowledge, shapes, path, knowledge.base,
+                              lambda node: where.get(node, Located(None, str(node))), hint)
+    else:
+        check_with_shapes(graph, knowledge, shapes, path, knowledge.base,
+                          lambda node: where.get(node, Located(None, str(node))), hint)
     return graph, programme, chosen

@@ -62,7 +62,8 @@ def ontology_model(graph: Graph, base: str) -> dict:
     }
 
 
-def ontology_html(graph: Graph, base: str) -> str:
+def ontology_html(graph: Graph, base: str, offline: bool = True) -> str:
+    """The ontology's page; `offline` (docs/ontology.html): without the site's menu, whose links would not resolve."""
     from cqp_graph.present.render import template
 
-    return template("ontology.html.j2").render(o=ontology_model(graph, base))
+    return template("ontology.html.j2").render(o=ontology_model(graph, base), offline=offline)

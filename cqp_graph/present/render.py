@@ -17,12 +17,33 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from decimal import Decimal
+
+from cqp_graph.numbers import decimal, integer, pct
 from cqp_graph.publish.atomic import write_bytes
 from cqp_graph.query import formats
 from cqp_graph.query.formats import safe_cell
 
 _env = Environment(loader=PackageLoader("cqp_graph.present", "templates"), autoescape=select_autoescape(["html", "j2"]),
                    trim_blocks=True, lstrip_blocks=True)
+
+
+def _percent(value) -> str:
+    """`{{ 56.1 | pct }}` → « 56,1 % » (numbers for people are written the French way everywhere)."""
+    return pct(None if value is None else Decimal(str(value)))
+
+
+def _number(value) -> str:
+    """`{{ 12.5 | nombre }}` → « 12,5 » ; `{{ 1200 | nombre }}` → « 1 200 »."""
+    if value is None:
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return integer(value)
+    return decimal(value)
+
+
+_env.filters["pct"] = _percent
+_env.filters["nombre"] = _number
 
 
 def template(name: str):
@@ -69,7 +90,7 @@ def referential_report_files(r: dict) -> dict[str, bytes]:
     """Every file of the referential report (`rapport.html`, `.md`, `.json`, the CSVs and the SVGs), by name."""
     files: dict[str, str | bytes] = {}
     files["rapport.html"] = template("referential_report.html.j2").render(
-        r=r, heatmap=inline_svg(r["pictures"]["heatmap.svg"]), network=inline_svg(r["pictures"]["network.svg"]))
+        offline=True, r=r, heatmap=inline_svg(r["pictures"]["heatmap.svg"]), network=inline_svg(r["pictures"]["network.svg"]))
     files["rapport.json"] = to_json(r)
     matrix = r["matrix"]
     files["matrice.csv"] = csv_text(["mission"] + matrix["competences"],
@@ -155,9 +176,10 @@ def programme_pictures(c: dict) -> dict[str, bytes]:
     return {"blocks.svg": blocks, "matrix.svg": matrix}
 
 
-def programme_html(c: dict) -> str:
+def programme_html(c: dict, offline: bool = True) -> str:
+    """The coverage report as a page: a file on its own (`offline`), or a page of the site, with its menu."""
     pics = {k: inline_svg(v) for k, v in programme_pictures(c).items()}
-    return template("programme_report.html.j2").render(c=c, pictures=pics)
+    return template("programme_report.html.j2").render(c=c, pictures=pics, offline=offline)
 
 
 def programme_csv(c: dict) -> str:

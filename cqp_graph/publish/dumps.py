@@ -22,6 +22,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from cqp_graph.publish.atomic import publish_files
+from cqp_graph.publish.skos import SKOS_FILE, skos_graph
 from cqp_graph.namespaces import bind_prefixes, prefixes
 
 
@@ -165,10 +166,12 @@ def clean_legacy_leftovers(dist: Path) -> None:
 
 
 def dist_payloads(graph: Graph, base: str, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
-    """Every file `build` writes into dist/: one dump per DUMP_FORMATS entry, the JSON-LD context, and `extra`."""
+    """Every file `build` writes into dist/: one dump per DUMP_FORMATS entry, the JSON-LD context, the SKOS view
+    (skos.ttl, `cqp_graph.publish.skos`) and `extra`."""
     canonical = canonical_copy(graph, base)
     payloads = {f.dump_file: serialize(canonical, f.rdflib, base) for f in DUMP_FORMATS}
     payloads[CONTEXT_FILE] = context_bytes(base)
+    payloads[SKOS_FILE] = serialize(canonical_copy(skos_graph(graph, base), base), "turtle", base)  # publish/skos.py
     payloads.update(extra or {})
     return payloads
 

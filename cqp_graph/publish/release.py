@@ -10,6 +10,7 @@ What a release folder holds (every file is listed, with its SHA-256, in `SHA256S
     graph.ttl graph.nt graph.jsonld graph.rdf   the whole graph, every referential (one per `dumps.DUMP_FORMATS`;
                                                 each resource says its referential: cqp:inReferential)
     context.jsonld                              the JSON-LD context of the dumps
+    skos.ttl                                    the SKOS view alone: one concept scheme per referential (Skosmos)
     rncp.xml                                    the RNCP fiche (France Compétences' export shape, flux 4.1)
     elm.ttl elm.jsonld                          the ELM qualification, for Europass
     rome.sssom.tsv                              the reviewed ROME mappings, every referential (SSSOM)
@@ -57,6 +58,7 @@ from cqp_graph.exchange.sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDAR
 from cqp_graph.namespaces import bind_prefixes
 from cqp_graph.publish.atomic import folder_mode, fsync_folder, locked, write_bytes
 from cqp_graph.publish.dataset import Distribution, dataset_description
+from cqp_graph.publish.skos import SKOS_FILE, skos_graph
 from cqp_graph.publish.dumps import (CONTEXT_FILE, CONTEXT_MEDIA_TYPE, DUMP_FORMATS, DUMPS, canonical_copy,
                                      context_bytes, media_type_of, serialize)
 from cqp_graph.query.knowledge import Knowledge
@@ -259,6 +261,8 @@ def _stage_release(built, version: str, folder: Path, stage: Path, allow_missing
     for dump in DUMP_FORMATS:
         files[dump.dump_file] = serialize(canonical, dump.rdflib, settings.base)
     files[CONTEXT_FILE] = context_bytes(settings.base)
+    files[SKOS_FILE] = serialize(canonical_copy(skos_graph(graph, settings.base), settings.base), "turtle",
+                                 settings.base)  # the SKOS view alone (publish/skos.py)
     progress("exports RNCP et ELM")
     exports = referential_exports(built.knowledge, settings, allow_missing)
     skipped: dict[str, str] = {}

@@ -1,4 +1,14 @@
-"""The SPARQL engine: an in-memory Oxigraph store loaded with the graph."""
+"""The SPARQL engine behind the knowledge layer, and which one the settings choose (`CQP_GRAPH_STORE`).
+
+* `memory` (the default): an in-memory Oxigraph store loaded with the graph each time it is built or served;
+* a folder: an on-disk Oxigraph store written by `cqp-graph load` and opened read-only (`folder_store`);
+* an `http://` or `https://` URL: a remote SPARQL 1.1 query endpoint (`remote_store`).
+
+Each answers what `Knowledge` asks (`query(sparql, prefixes=, substitutions=)`, `quads_for_pattern`, `len`).
+
+Lives here: the in-memory store, the kind of store a setting names, and `to_python` (typed row values). Not
+here: the on-disk and remote stores themselves, the knowledge layer (`knowledge`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +16,19 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph
+
+
+MEMORY, FOLDER, REMOTE = "memory", "folder", "remote"
+
+
+def store_kind(location: str) -> str:
+    """What `CQP_GRAPH_STORE` names: MEMORY (`memory` or empty), REMOTE (an http(s) URL) or FOLDER (a path)."""
+    text = (location or "").strip()
+    if text in ("", MEMORY):
+        return MEMORY
+    if text.lower().startswith(("http://", "https://")):
+        return REMOTE
+    return FOLDER
 
 
 def store_from_graph(graph: Graph) -> ox.Store:

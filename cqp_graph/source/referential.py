@@ -10,6 +10,10 @@ name), and every resource minted under the folder's root IRI carries `cqp:inRefe
 certification), added in one place once the tables are read (`_mark_membership`), so that queries,
 the API and the commands can answer for one referential among several.
 
+Each triple remembers the CSV row it came from (`origins`, by triple; `subject_origins`, by subject: the
+first row that described it), kept beside the graph, not in it, so that a SHACL finding can name the file
+and line a person should edit (`cqp_graph.graph.validate.locate`).
+
 Lives here: the CSV → RDF mapping of one folder. Not here: reading and checking the CSV files
 (`cqp_graph.source.tables`), putting the referentials and the ontology together (`cqp_graph.graph.assemble`).
 """
@@ -23,12 +27,29 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SKOS, XSD
 
 from cqp_graph.source import variants
 from cqp_graph.namespaces import Minter, ontology_ns
+from cqp_graph.source.skos import skos_view
 from cqp_graph.source.tables import Row, read_referential
 from cqp_graph.numbers import canonical_decimal
 
 
 def _fr(text: str, lang: str | None = "fr") -> Literal:
     return Literal(text, lang=lang or None)
+
+
+class _TrackedRows(list):
+    """The rows of a table; iterating them tells the builder which row it is turning into triples."""
+
+    def __init__(self, rows: list[Row], builder: "ReferentialGraph"):
+        super().__init__(rows)
+        self.builder = builder
+
+    def __iter__(self):
+        try:
+            for row in list.__iter__(self):
+                self.builder.current = row
+                yield row
+        finally:
+            self.builder.current = None
 
 
 class ReferentialGraph:
@@ -42,11 +63,19 @@ class ReferentialGraph:
         self.ontology = ontology
         self.graph = Graph()
         self.source = self.iri("source")
+        #: the CSV row each triple (and each subject) came from: (file path, line)
+        self.origins: dict[tuple, tuple[Path, int]] = {}
+        self.subject_origins: dict[URIRef, tuple[Path, int]] = {}
+        self.current: Row | None = None
 
     # -- helpers -----------------------------------------------------------
     def add(self, s, p, o):
         if o is not None:
             self.graph.add((s, p, o))
+            if self.current is not None:
+                where = (self.current.path, self.current.line)
+                self.origins.setdefault((s, p, o), where)
+                self.subject_origins.setdefault(s, where)
 
     def concept(self, scheme_class: str, notation: str) -> URIRef:
         """The ontology concept of class `scheme_class` whose skos:notation is `notation`."""
@@ -77,7 +106,7 @@ class ReferentialGraph:
 
     # -- tables --------------------------------------------------------------
     def build(self) -> Graph:
-        tables = read_referential(self.folder)
+        tables = {name: _TrackedRows(rows, self) for name, rows in read_referential(self.folder).items()}
         self.cert = self.iri("certification")
         self.job = self.iri("job")
         self._certification(tables["certification.csv"])
@@ -91,6 +120,7 @@ class ReferentialGraph:
         self._blocks(tables["blocks.csv"], tables["units.csv"])
         self._evaluation(tables)
         self._rome(tables["rome-mappings.csv"])
+        self.graph += skos_view(self.graph, self.iri.root, self.cqp, self.cert)  # the SKOS view (source/skos.py)
         self._mark_membership()
         return self.graph
 

@@ -23,7 +23,7 @@ class DataError(ValueError):
         self.path = Path(path)
         self.line = line
         self.message = message
-        where = f"{self.path}:{line}" if line else f"{self.path}"
+        where = f"{path}:{line}" if line else f"{path}"  # as given: a store's URL keeps its "//"
         super().__init__(f"{where}: {message}")
 
 

@@ -3,7 +3,8 @@
 Every resource is served twice: under `/api/referentials/{referential}/…` for one referential of the graph, and
 under the short `/api/…` route, which answers for the only referential when the graph holds one and, when it holds
 several, answers 409 naming them and the `/api/referentials/{name}/…` URL to ask instead. `/api/referentials`
-lists them. Each pair of routes shares one function that takes the referential's name (`_missions(state, ref)`…).
+lists them. Each pair of routes shares one function that takes the referential's name
+(`_missions(request, state, ref)`…); every list pages with `limit`/`offset` and downloads with `format` (`_list`).
 
 Lives here: the `/api/…` routes and the input jobs (coverage, decisions). Not here: the response models
 (`models`), the SPARQL endpoint (`sparql`), the linked-data pages (`linked_data`), the computations themselves
@@ -22,12 +23,13 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from cqp_graph.analyses.network import ANALYSES, ReferentialFacts, bipartite_graph
-from cqp_graph.query.catalogue import QueryError
+from cqp_graph.query.catalogue import QueryError, check_values, unknown_value
 from cqp_graph.query.formats import to_csv
 from cqp_graph.query.knowledge import UnknownReferential
 from cqp_graph.web.models import (Block, Competence, CompetenceDetail, CompetenceOnPage, Coverage, Domain, Mission,
                                   MissionSummary, QueryInfo, ReferentialInfo)
 from cqp_graph.web.negotiation import choose
+from cqp_graph.web import paging
 from cqp_graph.web.state import AmbiguousReferential, ServerState, takes_referential
 
 router = APIRouter(prefix="/api")
@@ -147,7 +149,8 @@ async def referential(request: Request, referential: str = REFERENTIAL):
 # -- named queries -------------------------------------------------------------------------------------------
 
 QUERY_FORMATS = {"csv": "text/csv", "json": "application/json"}
-QUERY_ERRORS = {404: {"description": "no such named query"},
+QUERY_ERRORS = {404: {"description": "no such named query, or a parameter value (a code) the referential does "
+                                    "not hold: the French message suggests the close ones"},
                 422: {"description": "missing, unknown or invalid parameter (or format other than csv/json)"}}
 QUERY_EXAMPLE = {200: {"content": {"application/json": {"example": [
     {"mission": "M3", "code": "OTC1", "label": "Expliquer le fonctionnement des logiciels spécifiques…",
@@ -187,6 +190,7 @@ def _run_query(request: Request, state: ServerState, name: str, ref: str | None)
         raise HTTPException(422, str(exc)) from None
 
     def compute() -> bytes:
+        check_values(state.knowledge, query, params)  # an unknown code: 404 naming the close ones (errors.py)
         table = state.named(name, params)
         return to_csv(table).encode("utf-8") if media == "text/csv" else json_bytes(table.rows)
 
@@ -234,19 +238,47 @@ SCOPED_CODE_ERRORS = {404: {"description": "no such referential, or no such code
                                            "readable text names nothing either)"}}
 
 
-def _in(ref: str | None) -> str:
-    return f"dans le référentiel « {ref} »" if ref else "dans le référentiel"
+def _unknown_code(state: ServerState, query: str, param: str, code: str, known: list[str], ref: str | None):
+    """HTTPException 404 for a code the referential does not hold, worded as the named query `query` declares
+    its parameter's values (« M9 : mission inconnue ; missions : M1, … », with the close ones suggested)."""
+    source = state.catalogue.get(query).param(param).values
+    where = f" dans le référentiel « {ref} »" if ref else ""
+    return HTTPException(404, str(unknown_value(code[:80], source, known, where)))
 
 
-def _missions(state: ServerState, ref: str | None) -> Response:
-    return json_response(state, ("missions", ref), lambda: state.rows("missions", ref))
+def _list(request: Request, state: ServerState, key: tuple, compute, name: str, query: str, keep=None) -> Response:
+    """One page of a list: `?limit=` and `?offset=` (bounded by CQP_GRAPH_PAGE_MAX and CQP_GRAPH_MAX_OFFSET),
+    `?format=json|csv|xlsx`; 400 (French) for a bad value, before any work. `keep`: a filter of the rows;
+    `query`: the named query whose French column titles head a workbook."""
+    limit, offset = paging.page(request, state.settings)
+    fmt = paging.choice(request, "format", list(paging.DOWNLOADS))
+    table = state.cached(("list",) + key, compute)
+    rows = [row for row in table if keep(row)] if keep else table
+    columns = list(table[0]) if table else []
+    return paging.table_response(rows[offset:offset + limit], fmt, name, state.etag, columns,
+                                 state.catalogue.get(query).headers)
+
+
+#: what `limit`, `offset` and `format` add to a list's OpenAPI operation (their bounds: the served settings')
+LIST_PARAMETERS = {"parameters": [*paging.page_parameters(), paging.format_parameter()]}
+LIST_RESPONSES = paging.list_responses()
+COMPETENCE_LIST_PARAMETERS = {"parameters": [
+    *LIST_PARAMETERS["parameters"],
+    paging.text_parameter("q", "search_max_query", "only the competences the search finds for this code or these "
+                          "words (case, accents and punctuation ignored; every word must match, as a prefix), in "
+                          "the list's order; 1 to CQP_GRAPH_SEARCH_MAX_QUERY characters, 400 otherwise")]}
+
+
+def _missions(request: Request, state: ServerState, ref: str | None) -> Response:
+    return _list(request, state, ("missions", ref), lambda: state.rows("missions", ref), "missions", "missions")
 
 
 def _mission_row(state: ServerState, ref: str | None, code: str) -> dict:
     readable(code, "code de mission")
-    rows = [m for m in state.rows("missions", ref) if m["code"] == code]
+    missions = state.rows("missions", ref)
+    rows = [m for m in missions if m["code"] == code]
     if not rows:
-        raise HTTPException(404, f"aucune mission « {code[:80]} » {_in(ref)}")
+        raise _unknown_code(state, "competences-for-mission", "mission", code, [m["code"] for m in missions], ref)
     return rows[0]
 
 
@@ -259,25 +291,37 @@ def _mission(state: ServerState, ref: str | None, code: str) -> Response:
     return json_response(state, ("mission", ref, code), compute)
 
 
-def _mission_competences(state: ServerState, ref: str | None, code: str) -> Response:
+def _mission_competences(request: Request, state: ServerState, ref: str | None, code: str) -> Response:
     def compute():
         _mission_row(state, ref, code)
         return [{k: v for k, v in r.items() if k != "mission"}
                 for r in state.rows("competences-for-mission", ref, mission=code)]
-    return json_response(state, ("mission-competences", ref, code), compute)
+    return _list(request, state, ("mission-competences", ref, code), compute, f"competences-{code[:40]}",
+                 "competences-for-mission")
 
 
-def _competences(state: ServerState, ref: str | None) -> Response:
-    return json_response(state, ("competences", ref), lambda: state.rows("competences", ref))
+def _competences(request: Request, state: ServerState, ref: str | None) -> Response:
+    """The competences; with `?q=`, those the search index finds for it among them (list order kept)."""
+    from cqp_graph.web.search_routes import index_of
+
+    q = paging.text(request, "q", state.settings.search_max_query, "search_max_query")
+    keep = None
+    if q is not None:
+        found = {h.iri for h in index_of(state).all_matches(q, referential=ref, types=("Competence",))}
+        keep = lambda row: row["iri"] in found  # noqa: E731
+    return _list(request, state, ("competences", ref), lambda: state.rows("competences", ref), "competences",
+                 "competences", keep)
 
 
 def _competence(state: ServerState, ref: str | None, code: str) -> Response:
     readable(code, "code de compétence")
 
     def compute():
-        rows = [c for c in state.rows("competences", ref) if c["code"] == code]
+        competences = state.rows("competences", ref)
+        rows = [c for c in competences if c["code"] == code]
         if not rows:
-            raise HTTPException(404, f"aucune compétence « {code[:80]} » {_in(ref)}")
+            raise _unknown_code(state, "missions-for-competence", "competence", code,
+                                [c["code"] for c in competences], ref)
         needed = state.rows("missions-for-competence", ref, competence=code)
         variants = [v for v in state.rows("label-variants", ref) if v["item"] == code]
         return {**rows[0],
@@ -290,12 +334,12 @@ def _competence(state: ServerState, ref: str | None, code: str) -> Response:
     return json_response(state, ("competence", ref, code), compute)
 
 
-def _domains(state: ServerState, ref: str | None) -> Response:
-    return json_response(state, ("domains", ref), lambda: state.rows("domains", ref))
+def _domains(request: Request, state: ServerState, ref: str | None) -> Response:
+    return _list(request, state, ("domains", ref), lambda: state.rows("domains", ref), "domaines", "domains")
 
 
-def _blocks(state: ServerState, ref: str | None) -> Response:
-    return json_response(state, ("blocks", ref), lambda: state.rows("blocks", ref))
+def _blocks(request: Request, state: ServerState, ref: str | None) -> Response:
+    return _list(request, state, ("blocks", ref), lambda: state.rows("blocks", ref), "blocs", "blocks")
 
 
 def _facts(state: ServerState, ref: str | None) -> ReferentialFacts:
@@ -334,17 +378,18 @@ ANALYSIS_ERRORS = {404: {"description": "no such analysis (or a name that is not
 
 
 @router.get("/missions", response_model=list[MissionSummary], tags=["referential"], summary="The missions",
-            responses=SHORT_ERRORS)
+            responses={**LIST_RESPONSES, **SHORT_ERRORS}, openapi_extra=LIST_PARAMETERS)
 async def missions(request: Request):
     state = state_of(request)
-    return _missions(state, unscoped(state, request))
+    return _missions(request, state, unscoped(state, request))
 
 
 @router.get("/referentials/{referential}/missions", response_model=list[MissionSummary], tags=["referentials"],
-            summary="The missions of one referential", responses=SCOPE_ERRORS)
+            summary="The missions of one referential", responses={**LIST_RESPONSES, **SCOPE_ERRORS},
+            openapi_extra=LIST_PARAMETERS)
 async def referential_missions(request: Request, referential: str = REFERENTIAL):
     state = state_of(request)
-    return _missions(state, scoped(state, referential))
+    return _missions(request, state, scoped(state, referential))
 
 
 @router.get("/missions/{code}", response_model=Mission, tags=["referential"], summary="A mission with its activities",
@@ -363,32 +408,34 @@ async def referential_mission(request: Request, referential: str = REFERENTIAL, 
 
 @router.get("/missions/{code}/competences", response_model=list[CompetenceOnPage], tags=["referential"],
             summary="The competences a mission needs, with the wording on its page",
-            responses={**CODE_ERRORS, **SHORT_ERRORS})
+            responses={**LIST_RESPONSES, **CODE_ERRORS, **SHORT_ERRORS}, openapi_extra=LIST_PARAMETERS)
 async def mission_competences(request: Request, code: str = MISSION):
     state = state_of(request)
-    return _mission_competences(state, unscoped(state, request), code)
+    return _mission_competences(request, state, unscoped(state, request), code)
 
 
 @router.get("/referentials/{referential}/missions/{code}/competences", response_model=list[CompetenceOnPage],
             tags=["referentials"], summary="The competences a mission of one referential needs, as its page words them",
-            responses=SCOPED_CODE_ERRORS)
+            responses={**LIST_RESPONSES, **SCOPED_CODE_ERRORS}, openapi_extra=LIST_PARAMETERS)
 async def referential_mission_competences(request: Request, referential: str = REFERENTIAL, code: str = MISSION):
     state = state_of(request)
-    return _mission_competences(state, scoped(state, referential), code)
+    return _mission_competences(request, state, scoped(state, referential), code)
 
 
 @router.get("/competences", response_model=list[Competence], tags=["referential"],
-            summary="Every competence with kind, domain and number of missions", responses=SHORT_ERRORS)
+            summary="Every competence with kind, domain and number of missions (`q`: those the search finds)",
+            responses={**LIST_RESPONSES, **SHORT_ERRORS}, openapi_extra=COMPETENCE_LIST_PARAMETERS)
 async def competences(request: Request):
     state = state_of(request)
-    return _competences(state, unscoped(state, request))
+    return _competences(request, state, unscoped(state, request))
 
 
 @router.get("/referentials/{referential}/competences", response_model=list[Competence], tags=["referentials"],
-            summary="Every competence of one referential", responses=SCOPE_ERRORS)
+            summary="Every competence of one referential (`q`: those the search finds)",
+            responses={**LIST_RESPONSES, **SCOPE_ERRORS}, openapi_extra=COMPETENCE_LIST_PARAMETERS)
 async def referential_competences(request: Request, referential: str = REFERENTIAL):
     state = state_of(request)
-    return _competences(state, scoped(state, referential))
+    return _competences(request, state, scoped(state, referential))
 
 
 @router.get("/competences/{code}", response_model=CompetenceDetail, tags=["referential"],
@@ -408,31 +455,33 @@ async def referential_competence(request: Request, referential: str = REFERENTIA
 
 
 @router.get("/domains", response_model=list[Domain], tags=["referential"], summary="The competence domains",
-            responses=SHORT_ERRORS)
+            responses={**LIST_RESPONSES, **SHORT_ERRORS}, openapi_extra=LIST_PARAMETERS)
 async def domains(request: Request):
     state = state_of(request)
-    return _domains(state, unscoped(state, request))
+    return _domains(request, state, unscoped(state, request))
 
 
 @router.get("/referentials/{referential}/domains", response_model=list[Domain], tags=["referentials"],
-            summary="The competence domains of one referential", responses=SCOPE_ERRORS)
+            summary="The competence domains of one referential", responses={**LIST_RESPONSES, **SCOPE_ERRORS},
+            openapi_extra=LIST_PARAMETERS)
 async def referential_domains(request: Request, referential: str = REFERENTIAL):
     state = state_of(request)
-    return _domains(state, scoped(state, referential))
+    return _domains(request, state, scoped(state, referential))
 
 
 @router.get("/blocks", response_model=list[Block], tags=["referential"], summary="The competence blocks",
-            responses=SHORT_ERRORS)
+            responses={**LIST_RESPONSES, **SHORT_ERRORS}, openapi_extra=LIST_PARAMETERS)
 async def blocks(request: Request):
     state = state_of(request)
-    return _blocks(state, unscoped(state, request))
+    return _blocks(request, state, unscoped(state, request))
 
 
 @router.get("/referentials/{referential}/blocks", response_model=list[Block], tags=["referentials"],
-            summary="The competence blocks of one referential", responses=SCOPE_ERRORS)
+            summary="The competence blocks of one referential", responses={**LIST_RESPONSES, **SCOPE_ERRORS},
+            openapi_extra=LIST_PARAMETERS)
 async def referential_blocks(request: Request, referential: str = REFERENTIAL):
     state = state_of(request)
-    return _blocks(state, scoped(state, referential))
+    return _blocks(request, state, scoped(state, referential))
 
 
 @router.get("/coverage", response_model=Coverage, tags=["analyses"],
@@ -481,7 +530,8 @@ async def referential_analysis(request: Request, referential: str = REFERENTIAL,
 
 INPUT_ERRORS = {
     413: {"description": "body larger than CQP_GRAPH_INPUT_MAX_BYTES (or the server's body limit)"},
-    415: {"description": "body neither UTF-8 text nor a YAML, JSON or CSV media type"},
+    415: {"description": "body neither UTF-8 text nor a YAML, JSON or CSV media type (nor, for a programme, an "
+                         ".xlsx workbook or a multipart form)"},
     422: {"description": "the input is invalid: each error names its line and field, in French"},
     429: {"description": "this client address already has CQP_GRAPH_INPUT_CLIENT_CONCURRENCY coverage/decision "
                          "requests running; retry once one has answered (Retry-After)"},
@@ -509,9 +559,51 @@ async def _body_text(request: Request, limit: int) -> tuple[str, str]:
         raise HTTPException(413, f"corps de requête de {len(body)} octets : au plus {limit} "
                                  "(CQP_GRAPH_INPUT_MAX_BYTES)")
     try:
-        return decode_text(body, "corps"), media
+        return decode_text(body, "corps", "le corps attendu est du texte UTF-8 (YAML, JSON ou CSV)"), media
     except InputError as exc:
         raise HTTPException(415, f"corps de la requête : {exc.problems[0][1]}") from None
+
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _programme_body(request: Request, limit: int) -> tuple[str | bytes, str]:
+    """(the programme, its format "yaml", "csv" or "xlsx") from a text body, an .xlsx body or the file
+    `fichier` of a multipart form; 413/415 as `_body_text`, 422 (documented: the input is invalid) for a
+    malformed form or one without the file."""
+    from starlette.datastructures import UploadFile
+
+    from cqp_graph.inputs.files import InputError, decode_text
+
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in (XLSX_MEDIA, "multipart/form-data"):
+        text, media = await _body_text(request, limit)
+        return text, "csv" if media == "text/csv" else "yaml"
+    name = "corps"
+    if media == XLSX_MEDIA:
+        raw = await request.body()
+    else:
+        try:
+            form = await request.form(max_files=1, max_fields=10, max_part_size=limit + 4096)
+        except HTTPException as exc:
+            raise HTTPException(422 if exc.status_code < 500 else exc.status_code,
+                                f"formulaire illisible ({exc.detail})") from None
+        except Exception as exc:  # noqa: BLE001 - the multipart parser's errors on a malformed body are many
+            raise HTTPException(422, f"formulaire illisible ({type(exc).__name__})") from None
+        upload = form.get("fichier")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, "formulaire sans le fichier « fichier » (le programme)")
+        name = (upload.filename or "programme").replace("\\", "/").rsplit("/", 1)[-1][:120] or "programme"
+        raw = await upload.read(limit + 1)
+    if len(raw) > limit:
+        raise HTTPException(413, f"corps de requête de plus de {limit} octets (CQP_GRAPH_INPUT_MAX_BYTES)")
+    lower = name.lower()
+    if media == XLSX_MEDIA or raw.startswith((b"PK", b"\xd0\xcf\x11\xe0")) or lower.endswith(".xlsx"):
+        return raw, "xlsx"
+    try:
+        return decode_text(raw, name), "csv" if lower.endswith(".csv") else "yaml"
+    except InputError as exc:
+        raise HTTPException(415, f"« {name} » : {exc.problems[0][1]}") from None
 
 
 class Jobs:
@@ -626,7 +718,14 @@ PROGRAMME_BODY = {"requestBody": {"required": True, "content": {
                                     "    hours: 21\n    competences: [RC2, RSF1]\n"}}}}
 PROGRAMME_HELP = ("The programme as YAML or JSON (schema below), or as CSV with `Content-Type: text/csv`: "
                   "columns code, title, hours, competences, activities, activities_stand_for_mission, "
-                  "lists separated by `|`, e.g. `MOD01,Relation client,21,RC2|RSF1`.")
+                  "lists separated by `|` (or `;`-separated cells, as French Excel writes them), e.g. "
+                  "`MOD01,Relation client,21,RC2|RSF1`; or an Excel workbook (.xlsx) with the same columns, as the "
+                  "body (`Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`) or "
+                  "as the file `fichier` of a multipart form (the file's name tells .xlsx, .csv or YAML/JSON). "
+                  "The same limits hold for every form (CQP_GRAPH_INPUT_MAX_BYTES, and for a workbook "
+                  "CQP_GRAPH_INPUT_MAX_UNZIPPED_BYTES). The two binary forms are described here rather than as "
+                  "request-body media types: any bytes would match a binary schema, but only a real workbook is "
+                  "accepted (a damaged one is a 422 naming what is wrong).")
 RESULTS_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object"},
                          "example": {"candidate": "Léa Dupont", "route": "vae", "blocks": {
@@ -648,14 +747,13 @@ async def _programme_coverage(request: Request, ref: str | None) -> Response:
     from cqp_graph.present.render import programme_csv, programme_html
 
     state = state_of(request)
-    text, media = await _body_text(request, state.settings.input_max_bytes)
-    fmt = "csv" if media == "text/csv" else "yaml"
+    text, fmt = await _programme_body(request, state.settings.input_max_bytes)
     accept = choose(request.headers.get("accept"), ["application/json", "text/html", "text/csv"])
 
     def work():
         result = coverage_of_data(text, state.settings, state.knowledge, ref, fmt=fmt)
         if accept == "text/html":
-            return programme_html(result).encode("utf-8")
+            return programme_html(result, offline=False).encode("utf-8")
         if accept == "text/csv":
             return programme_csv(result).encode("utf-8")
         return json_bytes(result)
@@ -772,6 +870,7 @@ def document_inputs(app) -> None:
                 for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
                     if parameter.get("name") == "referential" and parameter.get("in") == "path" and names:
                         parameter["schema"] = {**parameter.get("schema", {}), "enum": names}
+        paging.bound_openapi(schema, state.settings)  # limit/offset/q bounds: the served settings' values
         app.openapi_schema = schema
         return schema
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cqp_graph.publish.dumps import CONTEXT_FILE, CONTEXT_MEDIA_TYPE, DUMPS, dump_format
+from cqp_graph.publish.skos import SKOS_FILE, SKOS_MEDIA_TYPE, SKOS_STANDARD
 from cqp_graph.config import Settings
 from cqp_graph.publish.dataset import Distribution, dataset_description, publication_terms, void_statistics
 from cqp_graph.present.render import template
@@ -131,19 +131,22 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     app.add_middleware(BodyLimit, limit=max_body)
     app.add_middleware(HeadAsGet)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    try:
-        import swagger_ui_bundle
-
-        app.mount("/_swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
-        swagger = True
-    except ImportError:  # pragma: no cover - a declared dependency
-        swagger = False
 
     app.include_router(sparql_router(state.executor, path="/sparql", max_rows=settings.max_rows,
                                      max_body=max_body, max_bytes=settings.max_result_bytes,
                                      prefixes=state.prefixes, graphs=state.graphs,
                                      html_redirect="/query", cache=state.cache if cache else None))
     app.include_router(api_routes.router)
+    from cqp_graph.web import search_routes  # /search, /api/search: the search index, built now
+    app.include_router(search_routes.router(state))
+    from cqp_graph.web import register_routes  # /register, /api/register: the RNCP / RS register
+    app.include_router(register_routes.router)
+    from cqp_graph.web import workbench_routes  # /coverage, /decisions: the curriculum designer's workbench
+    app.include_router(workbench_routes.router)
+    from cqp_graph.web import compare_routes  # /compare: missions side by side
+    app.include_router(compare_routes.router(lambda request: request.app.state.cqp))
+    from cqp_graph.web import findings_routes  # /findings: the SHACL findings with their CSV file and line
+    app.include_router(findings_routes.router)
 
     @app.get("/health", tags=["health"], summary="Whether the SPARQL workers are ready",
              responses={200: {"description": "at least one SPARQL worker is ready", "content": {"application/json": {
@@ -158,13 +161,8 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
-        if not swagger:
-            return Response("Swagger UI n'est pas installé ; le document OpenAPI est à /openapi.json.\n",
-                            media_type="text/plain")
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="cqp-graph — API",
-                                   swagger_js_url="/_swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/_swagger/swagger-ui.css",
-                                   swagger_favicon_url="/_swagger/favicon-32x32.png")
+        """The API's documentation: Swagger UI 5 (reads OpenAPI 3.1), vendored in static/swagger-ui (no CDN)."""
+        return HTMLResponse(template("docs.html.j2").render(static="/static/swagger-ui", openapi_url="/openapi.json"))
 
     @app.get("/", include_in_schema=False)
     async def home():
@@ -212,7 +210,8 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
                             media_type="text/plain; charset=utf-8")
         if media == "text/html":
             return HTMLResponse(state.cached(("ontology",),
-                                             lambda: ontology_html(load_ontology(settings), settings.base)))
+                                             lambda: ontology_html(load_ontology(settings), settings.base,
+                                                                  offline=False)))
         fmt = RDFLIB[media]
         body = state.cached(("ontology", fmt), lambda: load_ontology(settings).serialize(format=fmt, encoding="utf-8"))
         return Response(body, media_type=charset(media), headers={"Vary": "Accept"})
@@ -225,6 +224,16 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
             if path.exists():
                 out.append(Distribution(name, media, f"{root}/dumps/{name}", path.stat().st_size))
         return out
+
+    def skos_distribution(request: Request) -> Distribution | None:
+        """dist/skos.ttl, the SKOS view of every referential (`cqp_graph.publish.skos`), when it was written."""
+        path = state.graph_file.parent / SKOS_FILE
+        if not path.exists():
+            return None
+        return Distribution(SKOS_FILE, SKOS_MEDIA_TYPE, f"{str(request.base_url).rstrip('/')}/dumps/{SKOS_FILE}",
+                            path.stat().st_size, conforms_to=SKOS_STANDARD,
+                            description="La vue SKOS de chaque référentiel (un schéma de concepts par référentiel), "
+                                        "pour les outils SKOS.")
 
     def mapping_set() -> bytes | None:
         """The reviewed ROME mappings as SSSOM TSV (None when the graph holds none)."""
@@ -246,6 +255,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
             choose(request.headers.get("accept"), [TURTLE, "text/html", *(m for m in GRAPHS if m != TURTLE)]) \
             or TURTLE
         dumps = [replace(d, rdf_dump=True) for d in distributions(request)]
+        dumps += [d for d in [skos_distribution(request)] if d]  # a view of the graph, not a dump of it
         try:
             mappings = mapping_set()
         except SSSOMError:
@@ -287,18 +297,18 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     @app.get("/dumps/", include_in_schema=False)
     async def dumps_index(request: Request):
         rows = "".join(f'<li><a href="/dumps/{d.name}">{d.name}</a> ({d.media_type}, {d.size} octets)</li>'
-                       for d in distributions(request))
+                       for d in distributions(request) + [d for d in [skos_distribution(request)] if d])
         return HTMLResponse(template("message.html.j2").render(
             title="Téléchargements", message="") .replace("<p></p>", f"<ul>{rows}</ul>"))
 
     @app.get("/dumps/{name}", include_in_schema=False)
     async def dump(name: str):
-        if name not in DUMPS and name != CONTEXT_FILE:
+        if name not in DUMPS and name not in (CONTEXT_FILE, SKOS_FILE):
             return Response("Aucun fichier de ce nom.\n", status_code=404, media_type="text/plain; charset=utf-8")
         path = state.graph_file.parent / name
         if not path.exists():
             return Response("Aucun fichier de ce nom.\n", status_code=404, media_type="text/plain; charset=utf-8")
-        media = DUMPS[name][1] if name in DUMPS else CONTEXT_MEDIA_TYPE
+        media = DUMPS[name][1] if name in DUMPS else SKOS_MEDIA_TYPE if name == SKOS_FILE else CONTEXT_MEDIA_TYPE
         return Response(path.read_bytes(), media_type=charset(media),
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

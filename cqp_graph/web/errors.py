@@ -18,7 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from cqp_graph.inputs.files import InputError
+from cqp_graph.query.catalogue import UnknownValue
 from cqp_graph.query.knowledge import UnknownReferential
+from cqp_graph.query.remote_store import StoreError, StoreTimeout
 
 log = logging.getLogger("cqp_graph.web")
 
@@ -61,6 +63,11 @@ def install(app: FastAPI) -> None:
         choices = [{"name": name, "url": referential_path(name, "")} for name in exc.known]
         return _json(409 if exc.ambiguous else 404, {"message": str(exc), "choix": choices})
 
+    @app.exception_handler(UnknownValue)
+    async def unknown_value(request: Request, exc: UnknownValue):
+        # a code the referential does not hold, given to a named query: the message names the close ones
+        return _json(404, str(exc))
+
     @app.exception_handler(UnicodeError)
     async def bad_text(request: Request, exc: UnicodeError):
         # bytes of the request (path, query, headers) that are not text: the client's doing
@@ -72,6 +79,15 @@ def install(app: FastAPI) -> None:
         # the client closed the connection before its body was read: nothing to answer, nothing of ours to log
         log.info("client left before its request body was read: %s %s", request.method, request.url.path)
         return _json(400, "la connexion a été fermée avant la fin du corps de la requête")
+
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Request, exc: StoreError):
+        # the remote store (CQP_GRAPH_STORE) failed us: logged in full, answered without what the store said
+        log.warning("remote store failed on %s %s: %s", request.method, request.url.path, exc)
+        if isinstance(exc, StoreTimeout):
+            return _json(504, "le magasin SPARQL configuré n'a pas répondu à temps (CQP_GRAPH_STORE_TIMEOUT) ; "
+                              "réessayez plus tard")
+        return _json(502, "le magasin SPARQL configuré n'a pas répondu comme attendu ; réessayez plus tard")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -1,7 +1,10 @@
 """Run arbitrary SPARQL in worker processes, so that time and memory limits really stop the work.
 
 An Oxigraph query cannot be interrupted from Python, so each query runs in one of a few
-worker processes that hold their own in-memory copy of the store. A worker is bounded:
+worker processes that hold their own in-memory copy of the store — or, with an on-disk store
+(`CQP_GRAPH_STORE` a folder), open that folder read-only: then the graph is on disk once, the
+workers share the operating system's page cache, and a worker starts without loading anything.
+A worker is bounded:
 
 * in time: past the query's limit the worker is killed (the work stops with it);
 * in memory: its address space may grow by at most `WorkerConfig.memory` bytes past the loaded
@@ -16,14 +19,20 @@ is started, with an exponential back-off while starting fails (a graph file brie
 Admission is fair: one client (remote address) may have only a few queries in flight, never
 all the workers, and the number of queries waiting for a worker is bounded.
 
-Lives here: the worker pool, its admission and its limits. Not here: the protocol (`sparql`), the in-process
-knowledge layer the REST routes and pages use (`state.knowledge`).
+With a remote store (`CQP_GRAPH_STORE` a SPARQL endpoint URL), `RemoteExecutor` takes the pool's place: the
+same checks of the query text, the same admission, then the query is forwarded to the configured endpoint
+only (no redirect followed), within the query's time limit, and its answer read as far as the byte limit and
+cut to the row limit here, as a worker would.
+
+Lives here: the worker pool, its admission and its limits, and the remote executor. Not here: the protocol
+(`sparql`), the in-process knowledge layer the REST routes and pages use (`state.knowledge`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import ctypes
 import logging
 import multiprocessing as mp
@@ -36,6 +45,8 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from cqp_graph.query.remote_store import (GraphResult, RemoteStore, SelectResult, StoreError, StoreRefused,
+                                          StoreTimeout, parse_answer)
 from cqp_graph.web import sparql_results
 from cqp_graph.web.formats import GRAPHS, RESULTS, format_for
 from cqp_graph.web.negotiation import choose
@@ -47,10 +58,12 @@ MEMORY_EXIT = 86  # exit status of a worker that ran out of its memory allowance
 
 @dataclass(frozen=True)
 class Source:
-    """An RDF file to load into every worker, into the default graph or a named graph."""
+    """An RDF file to load into every worker, into the default graph or a named graph; or (`store=True`) the
+    folder of an on-disk Oxigraph store every worker opens read-only instead of loading anything."""
 
     path: str
     graph: str | None = None
+    store: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,9 @@ class Overloaded(Exception):
 # -- inside a worker ---------------------------------------------------------------------
 
 def _load(sources: list[Source]) -> ox.Store:
+    on_disk = [s for s in sources if s.store]
+    if on_disk:
+        return ox.Store.read_only(on_disk[0].path)
     store = ox.Store()
     for source in sources:
         fmt = ox.RdfFormat.from_extension(source.path.rsplit(".", 1)[-1])
@@ -329,10 +345,8 @@ def _size(term) -> int:
     return len(str(term)) + 16
 
 
-def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None = None,
-            isolated: bool = False) -> Reply:
-    """Run one query against `store` and serialise it as the client asked (also used in-process)."""
-    config = config or WorkerConfig()
+def refusal(request: QueryRequest, config: WorkerConfig, isolated: bool = False) -> Reply | None:
+    """The 400 a query gets before any engine sees it (NUL, nesting, chains, SERVICE), or None."""
     if "\x00" in request.query:
         return _bad("Requête refusée : le texte contient un caractère NUL.")
     text = _unescape(request.query)  # \uXXXX escapes could hide brackets or operators
@@ -343,7 +357,14 @@ def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None 
         return _bad(f"Requête refusée : chaîne d'opérateurs, d'étapes de chemin ou d'éléments de groupe de plus de "
                     f"{config.max_chain} maillons (CQP_GRAPH_MAX_QUERY_CHAIN) ; l'analyseur SPARQL ne peut pas "
                     "l'imbriquer sans risque. Scindez la requête ou utilisez VALUES / IN.")
-    refused = check_services(request, config, isolated)
+    return check_services(request, config, isolated)
+
+
+def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None = None,
+            isolated: bool = False) -> Reply:
+    """Run one query against `store` and serialise it as the client asked (also used in-process)."""
+    config = config or WorkerConfig()
+    refused = refusal(request, config, isolated)
     if refused is not None:
         return refused
     kwargs = {}
@@ -361,8 +382,15 @@ def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None 
         return Reply(400, "text/plain", f"Requête invalide : {exc}".encode("utf-8"))
     except RuntimeError as exc:
         return _engine_error(exc)
-    headers = {}
-    accept = format_for(request.format, isinstance(result, ox.QueryTriples)) or request.accept
+    return serialise(result, request)
+
+
+def serialise(result, request: QueryRequest, headers: dict | None = None) -> Reply:
+    """A query's result (pyoxigraph's, or a remote store's parsed by pyoxigraph) in the format the client asked,
+    cut at the request's rows and bytes."""
+    headers = dict(headers or {})
+    graph_result = isinstance(result, (ox.QueryTriples, GraphResult))
+    accept = format_for(request.format, graph_result) or request.accept
     if isinstance(result, ox.QueryBoolean):
         media = choose(accept, [m for m in RESULTS if m != "text/tab-separated-values"] +
                        ["text/tab-separated-values"])
@@ -370,7 +398,7 @@ def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None 
             return Reply(406, "text/plain", "Aucun format acceptable pour un résultat ASK (JSON, XML, CSV, TSV)."
                          .encode("utf-8"))
         return Reply(200, media, sparql_results.ask(bool(result), media))
-    if isinstance(result, ox.QuerySolutions):
+    if isinstance(result, (ox.QuerySolutions, SelectResult)):
         media = choose(accept, list(RESULTS))
         if media is None:
             return Reply(406, "text/plain", "Aucun format acceptable pour des résultats SELECT (JSON, XML, CSV, "
@@ -714,3 +742,120 @@ class Executor:
             raise
         self._release(worker)
         return reply
+
+
+# -- a remote store ------------------------------------------------------------------------
+
+def execute_remote(store: RemoteStore, request: QueryRequest, config: WorkerConfig, timeout: float,
+                   limit: float | None = None) -> Reply:
+    """Check a query as a worker would, forward it to the configured store within `timeout` (what is left of the
+    query's time `limit`), and serialise its answer cut at the request's rows and bytes (the store's answer is
+    read up to twice the byte limit)."""
+    refused = refusal(request, config, isolated=False)
+    if refused is not None:
+        return refused
+    try:
+        default = [ox.NamedNode(g) for g in request.default_graphs] if request.default_graphs else None
+        named = [ox.NamedNode(g) for g in request.named_graphs] if request.named_graphs else None
+    except ValueError as exc:
+        return _bad(f"Paramètre default-graph-uri ou named-graph-uri refusé : ce n'est pas une IRI absolue ({exc}).")
+    if named and default is None:
+        default = [ox.DefaultGraph()]
+    try:
+        answer = store.answer(request.query, base_iri=request.base_iri, prefixes=request.prefixes,
+                              default_graph=default, named_graphs=named, timeout=timeout,
+                              max_bytes=2 * request.max_bytes + (1 << 16), truncate=True)
+        result = parse_answer(answer, request.max_rows + 1, truncate=True)
+    except StoreTimeout:
+        raise QueryTimeout(f"la requête a dépassé sa limite de {limit or timeout:g} s (CQP_GRAPH_QUERY_TIMEOUT) ; le "
+                           "magasin SPARQL n'a pas répondu à temps") from None
+    except StoreRefused as exc:
+        return _bad(f"Requête refusée par le magasin SPARQL : {str(exc).split(' : ', 1)[-1][:500]}")
+    except StoreError:
+        return _bad("La requête a échoué : le magasin SPARQL configuré n'a pas répondu comme attendu.", 502)
+    return serialise(result, request, {"X-CQP-Truncated": "true"} if result.truncated else None)
+
+
+class RemoteExecutor:
+    """`/sparql` over a remote store: the workers' checks and admission, the query forwarded to that store only."""
+
+    def __init__(self, store: RemoteStore, size: int = 2, timeout: float = 10.0, *,
+                 config: WorkerConfig | None = None, client_concurrency: int = 2, queue_limit: int = 16):
+        self.store = store
+        self.size = max(1, size)
+        self.timeout = timeout
+        self.config = config or WorkerConfig()
+        self.client_limit = max(1, min(client_concurrency, self.size - 1))
+        self.queue_limit = max(0, queue_limit)
+        self._clients: dict[str, int] = {}
+        self._slots: asyncio.Semaphore | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._running = 0
+        self._waiting = 0
+        self.refused = {"client": 0, "queue": 0}
+
+    async def start(self) -> None:
+        self._slots = asyncio.Semaphore(self.size)
+        # threads of its own, as many as queries may run: a store that hangs cannot take the event loop's
+        # default pool from the rest of the server (each thread is freed at CQP_GRAPH_QUERY_TIMEOUT anyway)
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="cqp-remote-sparql")
+
+    async def stop(self) -> None:
+        self._slots = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def health(self) -> dict:
+        ready = self.size if self._slots is not None else 0
+        return {
+            "status": "ok" if ready else "unavailable",
+            "workers": {"ready": ready, "busy": self._running, "total": self.size, "pids": [],
+                        "network_isolated": None},
+            "store": "remote",
+            "restarts": 0, "failed_starts": 0, "last_failure": None, "queued": self._waiting,
+            "limits": {"client_concurrency": self.client_limit, "queue": self.queue_limit,
+                       "query_timeout_s": self.timeout, "worker_memory_bytes": self.config.memory},
+            "refused": dict(self.refused),
+        }
+
+    async def run(self, request: QueryRequest, timeout: float | None = None, client: str = "") -> Reply:
+        if self._slots is None:
+            raise ExecutorUnavailable("le point d'accès SPARQL n'est pas démarré")
+        if self._clients.get(client, 0) >= self.client_limit:
+            self.refused["client"] += 1
+            raise TooManyQueries(f"{self.client_limit} requête(s) SPARQL de ce client déjà en cours "
+                                 "(CQP_GRAPH_CLIENT_CONCURRENCY)")
+        if self._running >= self.size and self._waiting >= self.queue_limit:
+            self.refused["queue"] += 1
+            raise Overloaded(f"{self._waiting} requêtes SPARQL attendent déjà (CQP_GRAPH_QUEUE_LIMIT)")
+        limit = self.timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        self._clients[client] = self._clients.get(client, 0) + 1
+        try:
+            self._waiting += 1
+            try:
+                await asyncio.wait_for(self._slots.acquire(), limit)
+            except asyncio.TimeoutError:
+                raise QueryTimeout(f"aucune place ne s'est libérée en {limit:g} s") from None
+            finally:
+                self._waiting -= 1
+            self._running += 1
+            try:
+                remaining = max(0.001, deadline - loop.time())
+                return await asyncio.wait_for(
+                    loop.run_in_executor(self._pool, execute_remote, self.store, request, self.config, remaining,
+                                         limit),
+                    remaining + 1.0)
+            except asyncio.TimeoutError:
+                raise QueryTimeout(f"la requête a dépassé sa limite de {limit:g} s (CQP_GRAPH_QUERY_TIMEOUT)") from None
+            finally:
+                self._running -= 1
+                self._slots.release()
+        finally:
+            left = self._clients[client] - 1
+            if left:
+                self._clients[client] = left
+            else:
+                del self._clients[client]

@@ -6,6 +6,10 @@ refusing it when the findings recorded beside it (`validation.json`, written by 
 re-validating it (`open_dump`) when nothing was recorded. Nothing unvalidated is served. Every page and route
 asks the graph through `state.knowledge` (named queries, descriptions, counts, referentials).
 
+With a store set (`CQP_GRAPH_STORE`), the server opens what `cqp-graph load` published there
+(`open_published`): an on-disk store read-only — its SPARQL workers open the same folder read-only instead of
+each loading a copy —, or a remote SPARQL endpoint, which `/sparql` forwards to (`RemoteExecutor`).
+
 Lives here: that state, the response cache (`LRU`) and how the served referential of a request is chosen.
 Not here: the routes (`api_routes`, `linked_data`, `app`), the SPARQL workers (`executor`), the stages of the
 pipeline (`cqp_graph.graph.pipeline`).
@@ -26,13 +30,14 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from cqp_graph.config import Settings
-from cqp_graph.graph.pipeline import BuiltGraph, open_dump, run_pipeline
+from cqp_graph.graph.pipeline import BuiltGraph, located, open_dump, open_published, run_pipeline
 from cqp_graph.graph.validate import Finding, ValidationReport
 from cqp_graph.namespaces import prefixes
 from cqp_graph.query.catalogue import QueryCatalogue, Table
 from cqp_graph.query.knowledge import Knowledge, Referential, UnknownReferential
 from cqp_graph.source.tables import DataError
-from cqp_graph.web.executor import Executor, Source, WorkerConfig
+from cqp_graph.query.store import FOLDER, MEMORY, store_kind
+from cqp_graph.web.executor import Executor, RemoteExecutor, Source, WorkerConfig
 
 
 class LRU:
@@ -148,7 +153,7 @@ class ServerState:
     settings: Settings
     built: BuiltGraph
     graph_file: Path
-    executor: Executor
+    executor: Executor | RemoteExecutor
     extra_sources: list[Source] = field(default_factory=list)
     cache: LRU = field(default_factory=LRU)
     etag: str = ""
@@ -159,12 +164,18 @@ class ServerState:
              workers: int | None = None, cache: bool = True) -> "ServerState":
         from cqp_graph.publish.dumps import write_dist
 
+        if store_kind(settings.store) != MEMORY:
+            if graph_file is not None or extra_sources:
+                raise DataError(Path(settings.store), None, "avec CQP_GRAPH_STORE réglé, le serveur lit le graphe que "
+                                "`cqp-graph load` y a publié : publiez-y les fichiers (--file, --graph-data) au lieu "
+                                "de --graph, --merge ou --graph-data de `serve`")
+            return cls._published(settings, workers, cache)
         explicit = graph_file is not None
         graph_file = Path(graph_file or settings.dist_dir / "graph.nt")
         if not explicit and (not graph_file.exists() or not _minted_under(graph_file, settings.base)):
             # no dump yet, or one built under another base: build one for this base, through the pipeline
             # (a graph with a violation raises InvalidGraph and is not served)
-            built = run_pipeline(settings)
+            built = located(run_pipeline(settings))  # validation.json names each finding's file and line
             target = settings.dist_dir if not graph_file.exists() else Path(tempfile.mkdtemp(prefix="cqp-graph-"))
             write_dist(built.graph, target, settings.base, extra={"validation.json": built.findings_json()})
             graph_file = target / "graph.nt"
@@ -176,13 +187,32 @@ class ServerState:
                             to_graph=ox.NamedNode(source.graph) if source.graph else ox.DefaultGraph())
         etag = hashlib.sha256(graph_file.read_bytes()).hexdigest()[:16]
         executor = Executor([Source(str(graph_file))] + list(extra_sources), size=workers or settings.workers,
-                            timeout=settings.query_timeout,
-                            config=WorkerConfig(memory=settings.worker_memory, service_allow=settings.service_allow,
-                                                max_depth=settings.max_query_depth,
-                                                max_chain=settings.max_query_chain),
+                            timeout=settings.query_timeout, config=_worker_config(settings),
                             client_concurrency=settings.client_concurrency, queue_limit=settings.queue_limit)
         return cls(settings, built, graph_file, executor, list(extra_sources), cache=LRU(settings.cache_bytes),
                    etag=etag, cache_enabled=cache)
+
+    @classmethod
+    def _published(cls, settings: Settings, workers: int | None, cache: bool) -> "ServerState":
+        """The state over the graph `cqp-graph load` published in the configured store."""
+        from cqp_graph.publish.dumps import write_dist
+
+        built = open_published(settings)
+        size = workers or settings.workers
+        limits = dict(timeout=settings.query_timeout, config=_worker_config(settings),
+                      client_concurrency=settings.client_concurrency, queue_limit=settings.queue_limit)
+        if store_kind(settings.store) == FOLDER:
+            version = Path(built.origin)
+            graph_file = version / "graph.nt"  # the version folder holds the dumps too
+            executor = Executor([Source(str(version / "oxigraph"), store=True)], size=size, **limits)
+        else:
+            target = Path(tempfile.mkdtemp(prefix="cqp-graph-"))  # the dumps of /dumps/, written by this process
+            write_dist(built.graph, target, settings.base, extra={"validation.json": built.findings_json()})
+            graph_file = target / "graph.nt"
+            executor = RemoteExecutor(built.knowledge.store, size=size, **limits)
+        etag = hashlib.sha256(f"{settings.store}\n{built.origin}".encode("utf-8")).hexdigest()[:16]
+        return cls(settings, built, graph_file, executor, [], cache=LRU(settings.cache_bytes), etag=etag,
+                   cache_enabled=cache)
 
     # -- what the server serves ----------------------------------------------------------------------------
     @property
@@ -266,11 +296,22 @@ class ServerState:
 
     def graphs(self) -> list[tuple[str | None, int]]:
         out = [(None, len(self.graph))]
+        if store_kind(self.settings.store) != MEMORY:  # the named graphs `load` published, counted once
+            def sizes():
+                names = sorted(g.value for g in self.store.named_graphs())
+                return [(name, self.knowledge.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+                                                     {"g": ox.NamedNode(name)}).rows[0]["n"]) for name in names]
+            return out + self.cached(("named-graphs",), sizes)
         for source in self.extra_sources:
             count = sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(source.graph))) \
                 if source.graph else 0
             out.append((source.graph, count))
         return out
+
+
+def _worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(memory=settings.worker_memory, service_allow=settings.service_allow,
+                        max_depth=settings.max_query_depth, max_chain=settings.max_query_chain)
 
 
 def takes_referential(query) -> bool:
