@@ -60,6 +60,10 @@ def test_every_fiche_block_and_code_arrives(path, tmp_path, settings):
         found = {str(o) for c in graph.objects(record, CQP.certifier) for o in graph.objects(c, CQP.siret)}
         assert found == sirets
         assert len(list(graph.objects(record, CQP.hasAccessRoute))) == len([e for e in fiche if e.tag.startswith("SI_JURY")])
+        # what the fiche attests, kept as the export writes it (RS fiches have no blocks: it is their competence text)
+        capacities = (fiche.findtext("CAPACITES_ATTESTEES") or "").strip()
+        kept = list(graph.objects(record, CQP.attestedCapacities))
+        assert [(str(o), o.language) for o in kept] == ([(capacities, "fr")] if capacities else [])
     for code, block in blocks.items():
         node = URIRef(f"{BASE}rncp/block/{code}")
         assert str(graph.value(node, CQP.competenceListText)) == block.findtext("LISTE_COMPETENCES")

@@ -164,7 +164,7 @@ class RecordConverter:
         cqp = f"{base}ontology#"
         self.cqp = cqp
         self.p = {name: cqp + name for name in (
-            "RegisterRecord", "recordNumber", "rncpNumber", "rsNumber", "recordId", "abbreviation",
+            "RegisterRecord", "recordNumber", "rncpNumber", "rsNumber", "recordId", "abbreviation", "attestedCapacities",
             "abbreviationLabel", "levelCode", "levelLabel", "recordState", "registrationType", "active", "romeCode",
             "nsfCode", "formacode", "certifier", "Certifier", "siret", "certifierState", "hasAccessRoute",
             "AccessRoute", "routeCode", "open", "juryComposition", "hasBlock", "CompetenceBlock", "code", "order",
@@ -225,6 +225,7 @@ class RecordConverter:
         else:
             problem("INTITULE manquant")
         for path, prop, lang in (("ABREGE/CODE", "abbreviation", None), ("ABREGE/LIBELLE", "abbreviationLabel", "fr"),
+                                 ("CAPACITES_ATTESTEES", "attestedCapacities", "fr"),
                                  ("NOMENCLATURE_EUROPE/NIVEAU", "levelCode", None),
                                  ("NOMENCLATURE_EUROPE/LIBELLE", "levelLabel", "fr"),
                                  ("ETAT_FICHE", "recordState", None),
