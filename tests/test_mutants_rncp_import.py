@@ -83,6 +83,7 @@ def expect_fiche(e: Expect, fiche):
     e.has(record, DCTERMS.title, Literal(title, lang="fr"))
     e.has(record, SKOS.prefLabel, Literal(title, lang="fr"))
     for path, prop, french in (("ABREGE/CODE", CQP.abbreviation, False), ("ABREGE/LIBELLE", CQP.abbreviationLabel, True),
+                               ("CAPACITES_ATTESTEES", CQP.attestedCapacities, True),
                                ("NOMENCLATURE_EUROPE/NIVEAU", CQP.levelCode, False),
                                ("NOMENCLATURE_EUROPE/LIBELLE", CQP.levelLabel, True),
                                ("ETAT_FICHE", CQP.recordState, False),
