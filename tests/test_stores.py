@@ -526,6 +526,43 @@ def test_the_api_answers_the_same_on_the_on_disk_store_with_two_workers(disk_ser
     assert health["workers"]["total"] == 2 and len(set(health["workers"]["pids"])) == 2
 
 
+HEAVY = ("rdflib", "fastapi", "starlette", "pydantic", "typer", "jinja2", "numpy", "uvicorn", "openpyxl")
+
+
+def test_the_worker_module_imports_nothing_heavy():
+    # what a SPARQL worker process imports: the interpreter, pyoxigraph and small writers, so that its memory is
+    # the store's and little else (the server's memory on the on-disk store grows by that much per worker)
+    out = subprocess.run([sys.executable, "-c", "import json, sys; import cqp_graph.web.worker; "
+                          "print(json.dumps(sorted(sys.modules)))"], capture_output=True, text=True, check=True)
+    loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
+    assert "pyoxigraph" in loaded
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_served_workers_are_lean_processes_on_the_store_folder(disk_server, folder_settings):
+    health = httpx.get(disk_server + "/health", timeout=10).json()
+    pids = health["workers"]["pids"]
+    assert len(pids) == 2
+    version = (Path(folder_settings.store) / "current").resolve()
+    server_pid = next(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and
+                      int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid() and
+                      b"serve" in (p / "cmdline").read_bytes())
+
+    def rss(pid):
+        return next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("VmRSS:"))
+    for pid in pids:
+        assert b"cqp_graph.web.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert "pyoxigraph" in maps
+        assert not [name for name in ("pydantic_core", "numpy", "_sqlite3") if name in maps], maps[:2000]
+        # it reads the version `current` names, from disk: its open files are that version's store files
+        opened = [os.readlink(f) for f in Path(f"/proc/{pid}/fd").iterdir() if f.is_symlink()]
+        assert any(target.startswith(str(version / "oxigraph")) for target in opened), opened
+        # the server holds the web application and rdflib; a worker holds neither
+        assert rss(pid) < rss(server_pid) / 2, (rss(pid), rss(server_pid))
+
+
 def test_the_api_and_sparql_answer_the_same_on_the_remote_store(remote_settings, dist_dir, imports):
     from fastapi.testclient import TestClient
 

@@ -1,11 +1,8 @@
-"""The RDF dumps of dist/: the one table of dump formats, and the graph written in each, reproducibly.
+"""The RDF dumps of dist/: the graph written in each format of the one table, reproducibly.
 
-Lives here: `DUMP_FORMATS`, the single table of RDF formats cqp-graph publishes (name, rdflib serialiser,
-media type, file extension, EU file-type code, short names): every other list of formats (the dumps of
-`dist/` and of a release, the DCAT file types, the server's negotiation) derives from it, so adding a format
-is one line here; the byte-for-byte reproducible serialisation of the graph; `write_dist`, which publishes the
-dumps into dist/ through `cqp_graph.publish.atomic`. Not here: releases (`release`), the dataset description
-(`dataset`), serving the files (`cqp_graph.web`).
+Lives here: the byte-for-byte reproducible serialisation of the graph; `write_dist`, which publishes the dumps into
+dist/ through `cqp_graph.publish.atomic`. Not here: the table of dump formats itself (`formats`, re-exported here),
+releases (`release`), the dataset description (`dataset`), serving the files (`cqp_graph.web`).
 """
 
 from __future__ import annotations
@@ -16,59 +13,15 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import Graph
 
 from cqp_graph.publish.atomic import publish_files
+from cqp_graph.publish.formats import (CONTEXT_FILE, CONTEXT_MEDIA_TYPE, DUMP_FORMATS, DUMPS,  # noqa: F401
+                                       DumpFormat, dump_format, media_type_of)
 from cqp_graph.publish.skos import SKOS_FILE, skos_graph
 from cqp_graph.namespaces import bind_prefixes, prefixes
-
-
-@dataclass(frozen=True)
-class DumpFormat:
-    """One RDF format cqp-graph publishes the graph in."""
-
-    name: str                 # what people call it (pages, messages)
-    rdflib: str               # rdflib's serialiser (and parser) name
-    media_type: str           # IANA media type
-    extension: str            # file extension, without the dot
-    eu_file_type: str         # code in the EU file-type authority table (DCAT-AP dct:format)
-    aliases: tuple[str, ...] = ()  # short names a `format` parameter may give
-
-    @property
-    def dump_file(self) -> str:
-        """The dump's file name in dist/ and in a release (graph.ttl…)."""
-        return f"graph.{self.extension}"
-
-
-#: the one table of dump formats; everything below (and the server's lists) derives from it
-DUMP_FORMATS: tuple[DumpFormat, ...] = (
-    DumpFormat("Turtle", "turtle", "text/turtle", "ttl", "RDF_TURTLE", ("turtle", "ttl")),
-    DumpFormat("N-Triples", "nt", "application/n-triples", "nt", "RDF_N_TRIPLES", ("nt", "ntriples", "n-triples")),
-    DumpFormat("JSON-LD", "json-ld", "application/ld+json", "jsonld", "JSON_LD", ("jsonld", "json-ld")),
-    DumpFormat("RDF/XML", "xml", "application/rdf+xml", "rdf", "RDF_XML", ("rdfxml", "rdf", "rdf-xml")),
-)
-#: file name -> (rdflib format, media type), derived from DUMP_FORMATS
-DUMPS: dict[str, tuple[str, str]] = {f.dump_file: (f.rdflib, f.media_type) for f in DUMP_FORMATS}
-CONTEXT_FILE = "context.jsonld"
-CONTEXT_MEDIA_TYPE = next(f.media_type for f in DUMP_FORMATS if f.rdflib == "json-ld")
-
-
-def dump_format(key: str) -> DumpFormat:
-    """The format a media type, an extension, an rdflib name or a short name designates (KeyError otherwise)."""
-    key = key.strip().lower()
-    for f in DUMP_FORMATS:
-        if key in (f.media_type, f.extension, f.rdflib, *f.aliases):
-            return f
-    raise KeyError(key)
-
-
-def media_type_of(file_name: str) -> str | None:
-    """The media type of a published RDF file by its extension (None when it is not one of DUMP_FORMATS)."""
-    suffix = Path(file_name).suffix.lstrip(".").lower()
-    return next((f.media_type for f in DUMP_FORMATS if f.extension == suffix), None)
 
 
 def canonical_copy(graph: Graph, base: str) -> Graph:

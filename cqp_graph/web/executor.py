@@ -24,8 +24,12 @@ same checks of the query text, the same admission, then the query is forwarded t
 only (no redirect followed), within the query's time limit, and its answer read as far as the byte limit and
 cut to the row limit here, as a worker would.
 
-Lives here: the worker pool, its admission and its limits, and the remote executor. Not here: the protocol
-(`sparql`), the in-process knowledge layer the REST routes and pages use (`state.knowledge`).
+A worker is a lean process (`cqp_graph.web.worker`: the interpreter, pyoxigraph and its store; no rdflib, no web
+application), so that with the on-disk store the server's memory grows by little per worker.
+
+Lives here: the worker pool, its admission and its limits, and the remote executor. Not here: what runs inside a
+worker (`worker`: the query checks, execution, serialisation), the protocol (`sparql`), the in-process knowledge
+layer the REST routes and pages use (`state.knowledge`).
 """
 
 from __future__ import annotations
@@ -33,69 +37,21 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import ctypes
 import logging
-import multiprocessing as mp
 import os
-import re
-import resource
 import signal
+import socket
+import subprocess
 import sys
-from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
-from cqp_graph.query.remote_store import (GraphResult, RemoteStore, SelectResult, StoreError, StoreRefused,
-                                          StoreTimeout, parse_answer)
-from cqp_graph.web import sparql_results
-from cqp_graph.web.formats import GRAPHS, RESULTS, format_for
-from cqp_graph.web.negotiation import choose
+from cqp_graph.query.remote_store import RemoteStore, StoreError, StoreRefused, StoreTimeout, parse_answer
+from cqp_graph.web.worker import (MEMORY_EXIT, QueryRequest, Reply, Source, WorkerConfig,  # noqa: F401 (re-exported)
+                                  _bad, execute, refusal, serialise)  # noqa: F401
 
 log = logging.getLogger("cqp_graph.executor")
-
-MEMORY_EXIT = 86  # exit status of a worker that ran out of its memory allowance in Python code
-
-
-@dataclass(frozen=True)
-class Source:
-    """An RDF file to load into every worker, into the default graph or a named graph; or (`store=True`) the
-    folder of an on-disk Oxigraph store every worker opens read-only instead of loading anything."""
-
-    path: str
-    graph: str | None = None
-    store: bool = False
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What bounds a worker process (see the module docstring)."""
-
-    memory: int = 512 * 2**20          # bytes of address space past the loaded graph; 0: unbounded
-    service_allow: tuple[str, ...] = ()  # SERVICE endpoint IRIs a query may call
-    max_depth: int = 128                # deepest nesting of { } ( ) [ ] in a query
-    max_chain: int = 500                # longest chain the engine's parser nests (see `_chain`)
-
-
-@dataclass
-class QueryRequest:
-    query: str
-    accept: str | None
-    default_graphs: list[str] = field(default_factory=list)
-    named_graphs: list[str] = field(default_factory=list)
-    max_rows: int = 10000
-    base_iri: str | None = None
-    prefixes: dict | None = None
-    format: str | None = None  # the `format` parameter: json, xml, csv, tsv, turtle, nt, jsonld or a media type
-    max_bytes: int = 16 * 2**20  # results stop before this many bytes of terms
-
-
-@dataclass
-class Reply:
-    status: int
-    media_type: str
-    body: bytes
-    headers: dict = field(default_factory=dict)
-
 
 class QueryTimeout(Exception):
     pass
@@ -117,353 +73,6 @@ class Overloaded(Exception):
     """Too many queries are waiting for a worker (503)."""
 
 
-# -- inside a worker ---------------------------------------------------------------------
-
-def _load(sources: list[Source]) -> ox.Store:
-    on_disk = [s for s in sources if s.store]
-    if on_disk:
-        return ox.Store.read_only(on_disk[0].path)
-    store = ox.Store()
-    for source in sources:
-        fmt = ox.RdfFormat.from_extension(source.path.rsplit(".", 1)[-1])
-        to_graph = ox.NamedNode(source.graph) if source.graph else ox.DefaultGraph()
-        store.bulk_load(path=source.path, format=fmt, to_graph=to_graph)
-    return store
-
-
-def _isolate_network() -> bool:
-    """Move this (single-threaded) process into a new user and network namespace: no route anywhere.
-
-    Returns False where the kernel refuses (then the parsed-query check is the only guard).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        uid, gid = os.getuid(), os.getgid()
-        if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
-            return False
-        # keep the same identity inside, so that files stay readable as before
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(text)
-        return True
-    except OSError:
-        return False
-
-
-def _limit_memory(extra: int) -> None:
-    """Cap the address space at what the process uses now plus `extra` bytes."""
-    if extra <= 0:
-        return
-    with open("/proc/self/status") as handle:
-        size = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmSize:"))
-    resource.setrlimit(resource.RLIMIT_AS, (size + extra, size + extra))
-
-
-def _bad(message: str, status: int = 400) -> Reply:
-    return Reply(status, "text/plain", message.encode("utf-8"))
-
-
-def _nesting(query: str, limit: int) -> bool:
-    """Whether brackets nest deeper than `limit` outside strings and comments (the engine's parser
-    recurses on each level and would overflow its stack long before the body size limit)."""
-    depth = 0
-    quote = None
-    i, n = 0, len(query)
-    while i < n:
-        c = query[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if query.startswith(quote, i):
-                i += len(quote)
-                quote = None
-                continue
-        elif c in "\"'":
-            quote = c * 3 if query.startswith(c * 3, i) else c
-            i += len(quote)
-            continue
-        elif c == "#":
-            end = query.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        elif c in "{([":
-            depth += 1
-            if depth > limit:
-                return True
-        elif c in "})]":
-            depth -= 1
-        i += 1
-    return False
-
-
-_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_NAME = re.compile(r"[?$A-Za-z_:\u00b7\u00c0-\U000effff][\w\-.:%\\\u00b7\u00c0-\U000effff]*")
-_IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
-_OPERATORS = ("&&", "||", "!=", "<=", ">=", "!", "+", "-", "*", "/", "|", "^", "=", "<", ">")
-_GROUP_KEYWORDS = {"UNION", "OPTIONAL", "MINUS", "FILTER", "BIND", "GRAPH", "SERVICE", "VALUES"}
-
-
-def _chain(query: str, limit: int) -> bool:
-    """Whether the query nests deeper than `limit` in the engine's parser, counted without parsing.
-
-    Oxigraph's parser and evaluator recurse once per unary or binary operator of a chain
-    (`!!!…`, `1+1+…`, `a && b && …`), per property-path step (`/`, `|`, `^`), and per element of
-    a group pattern (`.`, `;`, `,`, UNION, OPTIONAL, FILTER, BIND…, juxtaposed groups): a 10 KB
-    query of such a chain overflows the worker's stack (SIGSEGV). This counts those steps along
-    each bracket level, each bracket adding one to the count of the level it opens from; an
-    argument list or a VALUES block adds nothing per item (they do not nest).
-    """
-    stack = [["", 0]]  # [bracket, steps counted so far along this level (including the levels above)]
-    i, n = 0, len(query)
-    after_literal = False
-    while i < n:
-        c = query[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c == "#":
-            end = query.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if c in "\"'":
-            quote = c * 3 if query.startswith(c * 3, i) else c
-            j = i + len(quote)
-            while j < n and not query.startswith(quote, j):
-                j += 2 if query[j] == "\\" else 1
-            i = j + len(quote)
-            after_literal = True
-            continue
-        if after_literal and query.startswith("^^", i):
-            i += 2
-            continue
-        if after_literal and c == "@":
-            match = _NAME.match(query, i + 1)
-            i = match.end() if match else i + 1
-            continue
-        after_literal = False
-        level = stack[-1]
-        if c in "{([":
-            if c == "{" and level[0] == "{":
-                level[1] += 1  # groups side by side are joined, one more element of this level
-            stack.append([c, level[1] + 1])
-            i += 1
-        elif c in "})]":
-            if len(stack) > 1:
-                stack.pop()
-            i += 1
-            continue
-        elif c == "<" and (match := _IRI.match(query, i)):
-            i = match.end()
-            continue
-        elif match := _NUMBER.match(query, i):
-            i = match.end()
-            continue
-        elif match := _NAME.match(query, i):
-            i = match.end()
-            if level[0] == "{" and match.group().upper() in _GROUP_KEYWORDS:
-                level[1] += 1
-            continue
-        elif c in ".;,":
-            if level[0] != "(":  # a separator of triples or of group elements, not of arguments
-                level[1] += 1
-            i += 1
-        else:
-            op = next((o for o in _OPERATORS if query.startswith(o, i)), None)
-            if op is not None:
-                level[1] += 1
-            i += len(op) if op else 1
-        if stack[-1][1] > limit:
-            return True
-    return False
-
-
-def _unescape(query: str) -> str:
-    """SPARQL's \\uXXXX and \\UXXXXXXXX escapes apply to the whole query text before parsing."""
-    if "\\u" not in query and "\\U" not in query:
-        return query
-    import re
-
-    def repl(match):
-        try:
-            return chr(int(match.group(1) or match.group(2), 16))
-        except (ValueError, OverflowError):
-            return match.group(0)
-    return re.sub(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})", repl, query)
-
-
-def check_services(request: QueryRequest, config: WorkerConfig, isolated: bool) -> Reply | None:
-    """Refuse a query whose parsed algebra holds a SERVICE to an endpoint that is not allow-listed."""
-    text = _unescape(request.query)
-    if "service" not in text.lower():  # no SERVICE keyword can be in the query: nothing to parse
-        return None
-    from rdflib.plugins.sparql.algebra import translateQuery, traverse
-    from rdflib.plugins.sparql.parser import parseQuery
-
-    try:
-        algebra = translateQuery(parseQuery(text), base=request.base_iri, initNs=request.prefixes or {})
-    except Exception as exc:  # a parse error, or syntax this parser lacks
-        if isolated:
-            return None  # the engine decides; this worker cannot reach any network anyway
-        return _bad("Requête refusée : elle mentionne SERVICE et n'a pas pu être analysée pour vérifier "
-                    f"le service appelé ({type(exc).__name__}: {str(exc)[:300]}).")
-    endpoints = []
-
-    def visit(node):
-        if getattr(node, "name", None) == "ServiceGraphPattern":
-            endpoints.append(node.get("term"))
-    traverse(algebra.algebra, visitPre=visit)
-    for endpoint in endpoints:
-        from rdflib import URIRef
-
-        if not isinstance(endpoint, URIRef):
-            return _bad(f"Requête refusée : SERVICE avec un point d'accès variable ({endpoint.n3()}) n'est pas "
-                        "permis ; ce serveur n'interroge pas d'autres services.")
-        if str(endpoint) not in config.service_allow:
-            return _bad(f"Requête refusée : SERVICE <{endpoint}> n'est pas permis ; ce serveur n'interroge que les "
-                        "services listés par son exploitant (CQP_GRAPH_SERVICE_ALLOW).")
-    return None
-
-
-_UNSUPPORTED = re.compile(r"The custom function (\S+) is not supported|is not supported")
-
-
-def _engine_error(exc: Exception) -> Reply:
-    """An engine failure caused by the query itself (an unknown function) is the client's: 400."""
-    match = _UNSUPPORTED.search(str(exc))
-    if match and match.group(1):
-        return _bad(f"Requête refusée : la fonction {match.group(1)} n'existe pas dans ce moteur SPARQL "
-                    "(seules les fonctions de SPARQL 1.1 y sont disponibles).")
-    if match:
-        return _bad(f"Requête refusée : ce moteur SPARQL ne prend pas en charge ce qu'elle demande ({str(exc)[:300]}).")
-    return _bad(f"La requête a échoué : {type(exc).__name__}: {str(exc)[:500]}", 500)
-
-
-def _size(term) -> int:
-    return len(str(term)) + 16
-
-
-def refusal(request: QueryRequest, config: WorkerConfig, isolated: bool = False) -> Reply | None:
-    """The 400 a query gets before any engine sees it (NUL, nesting, chains, SERVICE), or None."""
-    if "\x00" in request.query:
-        return _bad("Requête refusée : le texte contient un caractère NUL.")
-    text = _unescape(request.query)  # \uXXXX escapes could hide brackets or operators
-    if _nesting(text, config.max_depth):
-        return _bad(f"Requête refusée : accolades, parenthèses ou crochets imbriqués sur plus de {config.max_depth} "
-                    "niveaux (CQP_GRAPH_MAX_QUERY_DEPTH).")
-    if _chain(text, config.max_chain):
-        return _bad(f"Requête refusée : chaîne d'opérateurs, d'étapes de chemin ou d'éléments de groupe de plus de "
-                    f"{config.max_chain} maillons (CQP_GRAPH_MAX_QUERY_CHAIN) ; l'analyseur SPARQL ne peut pas "
-                    "l'imbriquer sans risque. Scindez la requête ou utilisez VALUES / IN.")
-    return check_services(request, config, isolated)
-
-
-def execute(store: ox.Store, request: QueryRequest, config: WorkerConfig | None = None,
-            isolated: bool = False) -> Reply:
-    """Run one query against `store` and serialise it as the client asked (also used in-process)."""
-    config = config or WorkerConfig()
-    refused = refusal(request, config, isolated)
-    if refused is not None:
-        return refused
-    kwargs = {}
-    if request.default_graphs or request.named_graphs:
-        try:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
-        except ValueError as exc:
-            return _bad(f"Paramètre default-graph-uri ou named-graph-uri refusé : ce n'est pas une IRI absolue ({exc}).")
-    try:
-        result = store.query(request.query, base_iri=request.base_iri, prefixes=request.prefixes, **kwargs)
-    except SyntaxError as exc:
-        return Reply(400, "text/plain", f"Erreur de syntaxe SPARQL : {exc}".encode("utf-8"))
-    except ValueError as exc:
-        return Reply(400, "text/plain", f"Requête invalide : {exc}".encode("utf-8"))
-    except RuntimeError as exc:
-        return _engine_error(exc)
-    return serialise(result, request)
-
-
-def serialise(result, request: QueryRequest, headers: dict | None = None) -> Reply:
-    """A query's result (pyoxigraph's, or a remote store's parsed by pyoxigraph) in the format the client asked,
-    cut at the request's rows and bytes."""
-    headers = dict(headers or {})
-    graph_result = isinstance(result, (ox.QueryTriples, GraphResult))
-    accept = format_for(request.format, graph_result) or request.accept
-    if isinstance(result, ox.QueryBoolean):
-        media = choose(accept, [m for m in RESULTS if m != "text/tab-separated-values"] +
-                       ["text/tab-separated-values"])
-        if media is None:
-            return Reply(406, "text/plain", "Aucun format acceptable pour un résultat ASK (JSON, XML, CSV, TSV)."
-                         .encode("utf-8"))
-        return Reply(200, media, sparql_results.ask(bool(result), media))
-    if isinstance(result, (ox.QuerySolutions, SelectResult)):
-        media = choose(accept, list(RESULTS))
-        if media is None:
-            return Reply(406, "text/plain", "Aucun format acceptable pour des résultats SELECT (JSON, XML, CSV, "
-                         "TSV).".encode("utf-8"))
-        variables = [v.value for v in result.variables]
-        rows, size = [], 0
-        for solution in result:
-            row = [solution[v] for v in variables]
-            size += sum(_size(t) for t in row if t is not None)
-            if len(rows) == request.max_rows or size > request.max_bytes:
-                headers["X-CQP-Truncated"] = "true"
-                break
-            rows.append(row)
-        headers["X-CQP-Row-Limit"] = str(request.max_rows)
-        headers["X-CQP-Byte-Limit"] = str(request.max_bytes)
-        return Reply(200, media, sparql_results.select(variables, rows, media), headers)
-    media = choose(accept, list(GRAPHS))
-    if media is None:
-        return Reply(406, "text/plain", "Aucun format RDF acceptable (Turtle, N-Triples, JSON-LD, RDF/XML)."
-                     .encode("utf-8"))
-    triples, size = [], 0
-    for triple in result:
-        size += _size(triple)
-        if len(triples) == request.max_rows or size > request.max_bytes:
-            headers["X-CQP-Truncated"] = "true"
-            break
-        triples.append(triple)
-    body = ox.serialize(triples, format=GRAPHS[media], prefixes=request.prefixes or {})
-    return Reply(200, media, body, headers)
-
-
-def _worker_main(conn, sources: list[Source], config: WorkerConfig) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
-    try:  # runaway queries must not take the CPU from the server's own event loop (pages, REST)
-        os.nice(10)
-    except OSError:
-        pass
-    isolated = False if config.service_allow else _isolate_network()
-    store = _load(sources)
-    sys.setrecursionlimit(20000)  # the SERVICE check's parser recurses per nesting level (bounded above)
-    _limit_memory(config.memory)
-    conn.send(("ready", os.getpid(), isolated))
-    while True:
-        try:
-            request = conn.recv()
-        except EOFError:
-            return
-        if request is None:
-            return
-        try:
-            reply = execute(store, request, config, isolated)
-            conn.send(reply)
-        except MemoryError:
-            os._exit(MEMORY_EXIT)
-        except Exception as exc:  # an engine failure must not kill the worker silently
-            # the message may carry what a remote SERVICE answered: never pass it on
-            if isinstance(exc, OSError):  # what the engine reports of I/O, SERVICE calls included
-                conn.send(_bad("La requête a échoué : un service qu'elle appelle n'a pas répondu comme attendu "
-                               "(sa réponse n'est pas transmise).", 502))
-            elif isinstance(exc, RuntimeError) and _UNSUPPORTED.search(str(exc)):
-                conn.send(_engine_error(exc))
-            else:
-                conn.send(_bad(f"La requête a échoué : {type(exc).__name__}: {str(exc)[:500]}", 500))
-
-
 # -- in the server -----------------------------------------------------------------------
 
 async def _readable(conn, timeout: float) -> bool:
@@ -483,15 +92,33 @@ async def _readable(conn, timeout: float) -> bool:
         os.set_blocking(fd, True)  # the event loop made it non-blocking; recv() reads whole messages
 
 
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 class _Worker:
-    def __init__(self, ctx, sources, config: WorkerConfig):
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, sources, config), daemon=True)
-        self.process.start()
-        child.close()
+    """One worker process: `python -c` running `cqp_graph.web.worker.main` (see that module for why not
+    multiprocessing's spawn), talking over a socket pair with multiprocessing's message framing."""
+
+    def __init__(self, sources, config: WorkerConfig):
+        ours, theirs = socket.socketpair()
+        # the worker imports the very cqp_graph this process runs (a checkout, an installed wheel)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")) if p))
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from cqp_graph.web.worker import main; main(int(sys.argv[1]))",
+                 str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True, env=env)
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
         self.pid = self.process.pid
         self.isolated = False
         self.busy = False
+        try:
+            self.conn.send((list(sources), config))
+        except OSError:
+            pass  # it died at once: wait_ready says so with its exit code
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         try:
@@ -500,16 +127,23 @@ class _Worker:
             message = None
         if not (isinstance(message, tuple) and message[0] == "ready"):
             self.kill()
-            raise ExecutorUnavailable(f"un processus SPARQL n'a pas démarré (code de sortie {self.process.exitcode})")
+            raise ExecutorUnavailable(f"un processus SPARQL n'a pas démarré (code de sortie {self.process.returncode})")
         self.isolated = message[2]
 
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
+
+    def join(self, timeout: float) -> int | None:
+        """Wait at most `timeout` seconds for the process to end; its exit code (-N: killed by signal N) or None."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        if self.alive():
             self.process.kill()
-        self.process.join(5)
+        self.join(5)
         self.conn.close()
 
 
@@ -527,7 +161,6 @@ class Executor:
         self.client_limit = max(1, min(client_concurrency, self.size - 1))
         self.queue_limit = max(0, queue_limit)
         self.max_backoff = max_backoff
-        self._ctx = mp.get_context("spawn")
         self._idle: collections.deque[_Worker] | None = None
         self._waiters: collections.deque[tuple[asyncio.Future, str]] = collections.deque()
         self._workers: set[_Worker] = set()
@@ -543,7 +176,7 @@ class Executor:
 
     async def _spawn(self) -> bool:
         loop = asyncio.get_running_loop()
-        worker = _Worker(self._ctx, self.sources, self.config)
+        worker = _Worker(self.sources, self.config)
         try:
             await loop.run_in_executor(None, worker.wait_ready)
         except ExecutorUnavailable as exc:
@@ -611,16 +244,16 @@ class Executor:
             self._idle.remove(worker)
         except ValueError:
             pass
-        if worker.process.is_alive():
+        if worker.alive():
             worker.process.kill()
         try:
             worker.conn.close()
         except OSError:
             pass
         try:  # reap it without blocking the event loop
-            asyncio.get_running_loop().run_in_executor(None, worker.process.join, 5)
+            asyncio.get_running_loop().run_in_executor(None, worker.join, 5)
         except RuntimeError:
-            worker.process.join(5)
+            worker.join(5)
         if self._refill is not None:
             self._refill.set()
 
@@ -729,8 +362,7 @@ class Executor:
                                    "arrêtée")
             reply = worker.conn.recv()
         except (EOFError, OSError):
-            await loop.run_in_executor(None, worker.process.join, 2)
-            code = worker.process.exitcode
+            code = await loop.run_in_executor(None, worker.join, 2)
             self._lost(worker)
             if code in (MEMORY_EXIT, -signal.SIGABRT):
                 raise WorkerOutOfMemory("la requête a dépassé la mémoire permise à un processus SPARQL "

@@ -1,7 +1,7 @@
 """The media types the server speaks, and their short names for the `format` parameter.
 
 The RDF formats (documents, CONSTRUCT/DESCRIBE results, resource pages' alternates, the dumps) derive from the one
-table of dump formats, `cqp_graph.publish.dumps.DUMP_FORMATS`: a format added there is negotiated here too. The
+table of dump formats, `cqp_graph.publish.formats.DUMP_FORMATS`: a format added there is negotiated here too. The
 SPARQL results formats (SELECT/ASK) are the protocol's own and are listed here.
 
 Lives here: those tables and the lookups of a `format` parameter. Not here: choosing among them by `Accept`
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from cqp_graph.publish.dumps import DUMP_FORMATS, dump_format
+from cqp_graph.publish.formats import DUMP_FORMATS, dump_format
 
 RESULTS = {  # SELECT / ASK
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,

@@ -11,9 +11,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
+
+_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_XML_ATTRIBUTE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
+                                "\t": "&#9;"})
+
+
+def escape(text: str) -> str:
+    """XML character data (what `xml.sax.saxutils.escape` does; that module would import urllib into every
+    SPARQL worker)."""
+    return text.translate(_XML_TEXT)
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value, in double quotes."""
+    return '"' + text.translate(_XML_ATTRIBUTE) + '"'
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
