@@ -118,6 +118,10 @@ class Settings:
                                     "seconds one request of cqp-graph to a remote store may take (then an error)")
     store_max_bytes: int = _setting("CQP_GRAPH_STORE_MAX_BYTES", 256 * 2**20,
                                     "largest answer read from a remote store for one request of the knowledge layer")
+    store_refresh: float = _setting("CQP_GRAPH_STORE_REFRESH", 10.0,
+                                    "seconds between two checks, by a running server, of whether `cqp-graph load` "
+                                    "published a new version in the configured store (then served without a "
+                                    "restart); 0: never")
     store_max_rows: int = _setting("CQP_GRAPH_STORE_MAX_ROWS", 500_000,
                                    "most rows (or triples) read from a remote store for one request of the "
                                    "knowledge layer (past it: an error)")

@@ -742,3 +742,105 @@ def test_a_remote_answer_with_more_rows_than_allowed_is_an_error_for_the_knowled
     with pytest.raises(remote_store.StoreError, match="CQP_GRAPH_STORE_MAX_ROWS"):
         store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }")
     assert len(store.query("SELECT ?s WHERE { ?s ?p ?o } LIMIT 10")) == 10
+
+
+# -- a running server takes up what a load publishes ------------------------------------------------------------
+
+def _default_graph_size(version: Path) -> int:
+    store = ox.Store.read_only(str(version / folder_store.ENGINE))
+    return sum(1 for _ in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+
+def _wait_for(client, served: str, seconds: float = 60.0) -> dict:
+    deadline = time.time() + seconds
+    while True:
+        health = client.get("/health").json()
+        if health["version"]["served"] == served and health["workers"]["ready"] == health["workers"]["total"] \
+                and health["workers"]["busy"] == 0:
+            return health
+        assert time.time() < deadline, health
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def own_oxigraph(tmp_path):
+    """A fresh Oxigraph server of this test's own (loads into it do not disturb the module's publication)."""
+    binary = _oxigraph_binary()
+    need(binary is not None, "the oxigraph server binary is not installed (pip install oxigraph, in the test extra)")
+    port = free_port()
+    log = open(tmp_path / "oxigraph.log", "wb")
+    process = subprocess.Popen([binary, "serve", "--location", str(tmp_path / "oxigraph-data"), "--bind",
+                                f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while not _up(url):
+        if process.poll() is not None or time.time() > deadline:
+            process.kill()
+            pytest.fail(f"oxigraph did not start: {(tmp_path / 'oxigraph.log').read_text(errors='replace')}")
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+@pytest.mark.parametrize("kind", ["folder", "remote"])
+def test_a_running_server_moves_to_what_a_new_load_publishes(kind, built, settings, imports, tmp_path, request):
+    import xml.etree.ElementTree as ET
+
+    from fastapi.testclient import TestClient
+
+    from cqp_graph.web.app import create_app
+
+    # what each load must serve, from the same inputs published into a scratch on-disk store
+    scratch = dataclasses.replace(settings, store=str(tmp_path / "scratch"))
+    alone = _default_graph_size(Path(publish_to_store(scratch, built)))
+    merged = _default_graph_size(Path(publish_to_store(scratch, built, imports)))
+    assert merged > alone
+    if kind == "folder":
+        target = dataclasses.replace(settings, store=str(tmp_path / "store"), store_refresh=0.2)
+    else:
+        url = request.getfixturevalue("own_oxigraph")
+        target = dataclasses.replace(settings, store=f"{url}/query", store_gsp="", store_refresh=0.2)
+
+    def load(*files) -> str:
+        published = publish_to_store(target, built, list(files))
+        return str(published) if kind == "folder" else \
+            remote_store.RemoteStore.from_settings(target).publication.load_id
+
+    first = load()  # the referential alone
+    title = ET.parse(RNCP).getroot().find("FICHE/INTITULE").text  # a fiche the second load brings
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+    def triples(client) -> int:
+        answer = client.get("/sparql", params={"query": count}, headers={"Accept": "application/sparql-results+json"})
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["results"]["bindings"][0]["n"]["value"])
+
+    def found(client) -> list[str]:
+        return [hit["label"] for hit in client.get("/api/search", params={"q": title, "limit": 50}).json()]
+
+    with TestClient(create_app(target, workers=2), raise_server_exceptions=False) as client:
+        before = _wait_for(client, first)
+        etag = client.get("/api/missions").headers["ETag"]
+        assert triples(client) == alone
+        assert title not in found(client)
+
+        second = load(*imports)  # a load while the server runs
+        after = _wait_for(client, second)
+        assert triples(client) == merged
+        assert title in found(client)  # the search index follows the version
+        assert client.get("/api/missions").headers["ETag"] != etag
+        assert after["version"]["switches"] == 1 and after["version"]["last_error"] is None
+        if kind == "folder":  # the workers were replaced by workers on the new version (not after a failure)
+            assert not set(after["workers"]["pids"]) & set(before["workers"]["pids"])
+            assert after["retired"] >= 2 and after["restarts"] == before["restarts"]
+
+        third = load()
+        _wait_for(client, third)
+        assert triples(client) == alone
+        if kind == "folder":
+            # the server keeps the version before (requests may still be on it) but no older one: a later load
+            # deletes the first version once the server has moved on twice
+            load()
+            assert not Path(first).exists() and Path(second).exists()

@@ -18,7 +18,8 @@ version or the new one, never half of one. The version before is kept; older ver
 folders named and marked as ours, and only when no process reads them: a process that opens a version holds a
 shared lock on its folder (`flock`) for as long as it lives, and a load deletes a version only when it can take
 that lock exclusively at once; a version still read (a server started on it, which keeps reading it until it
-restarts) is kept and deleted by a later load. Every reader
+restarts, or until it moves to a newer version: `serve` checks for one every `CQP_GRAPH_STORE_REFRESH` seconds
+and keeps the version before it) is kept and deleted by a later load. Every reader
 (`serve`, its SPARQL workers, every command) opens `current` read-only (`pyoxigraph.Store.read_only`): the
 store is on disk once, whatever the number of processes, and opening it takes no bulk load.
 
@@ -87,6 +88,14 @@ def read_lock(folder: Path) -> None:
     fd = os.open(key, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a load is deleting this version (then open fails: gone)
     _READING[key] = fd
+
+
+def keep_reading(root: Path, folders: set[str]) -> None:
+    """Release this process's lock on every version of the store `root` but `folders` (a server that moved to a
+    new version keeps the one before for the requests still on it): a later load may delete the others."""
+    root = Path(root).resolve()
+    for key in [k for k in _READING if Path(k).parent == root and k not in folders]:
+        os.close(_READING.pop(key))
 
 
 @contextlib.contextmanager

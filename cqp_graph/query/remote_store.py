@@ -27,7 +27,7 @@ import unioned by `default-graph-uri`, because a union of graphs keeps a triple 
 it (measured: the shipped referential and the RNCP/RS extracts share 5 triples, and COUNT(*) then differed
 from the in-memory store's), where a default graph is a set. Then the graphs of the publication before the
 previous one are deleted (only graphs a manifest of ours names: nothing cqp-graph did not write). The previous
-publication is kept so that a server started on it keeps answering until it restarts.
+publication is kept so that a server started on it keeps answering until it moves to the new one.
 
 Lives here: that client and the manifest. Not here: choosing the store (`store`), the on-disk store
 (`folder_store`), the SPARQL checks of `/sparql` (`cqp_graph.web.executor`).

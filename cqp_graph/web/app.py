@@ -10,6 +10,7 @@ dataset, dumps). Not here: the REST routes (`api_routes`), the resources' pages 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from cqp_graph.publish.dumps import CONTEXT_FILE, CONTEXT_MEDIA_TYPE, DUMPS, dump_format
 from cqp_graph.publish.skos import SKOS_FILE, SKOS_MEDIA_TYPE, SKOS_STANDARD
 from cqp_graph.config import Settings
+from cqp_graph.query.store import MEMORY, store_kind
 from cqp_graph.publish.dataset import Distribution, dataset_description, publication_terms, void_statistics
 from cqp_graph.present.render import template
 from cqp_graph.exchange.sssom import SSSOM_FILE, SSSOM_MEDIA_TYPE, SSSOM_STANDARD, NoMappings, SSSOMError, sssom_tsv
@@ -114,9 +116,14 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await state.executor.start()
+        follower = None
+        if store_kind(settings.store) != MEMORY and settings.store_refresh > 0:  # take up what a load publishes
+            follower = asyncio.ensure_future(state.follow(settings.store_refresh))
         try:
             yield
         finally:
+            if follower is not None:
+                follower.cancel()
             await state.executor.stop()
 
     app = FastAPI(title="cqp-graph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
@@ -156,6 +163,10 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         report = state.executor.health()
         report["cache"] = {"entries": len(state.cache.data), "bytes": state.cache.bytes,
                            "max_bytes": state.cache.max_bytes}
+        if store_kind(settings.store) != MEMORY:
+            report["version"] = {"served": state.built.origin, "switches": state.switches,
+                                 "last_error": state.last_switch_error or None,
+                                 "refresh_s": settings.store_refresh}
         return Response(json.dumps(report), status_code=200 if report["workers"]["ready"] else 503,
                         media_type="application/json", headers={"Cache-Control": "no-store"})
 

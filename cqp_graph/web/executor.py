@@ -99,7 +99,8 @@ class _Worker:
     """One worker process: `python -c` running `cqp_graph.web.worker.main` (see that module for why not
     multiprocessing's spawn), talking over a socket pair with multiprocessing's message framing."""
 
-    def __init__(self, sources, config: WorkerConfig):
+    def __init__(self, sources, config: WorkerConfig, generation: int = 0):
+        self.generation = generation  # the pool's sources it serves (`Executor.retarget`)
         ours, theirs = socket.socketpair()
         # the worker imports the very cqp_graph this process runs (a checkout, an installed wheel)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -168,6 +169,8 @@ class Executor:
         self._refill: asyncio.Event | None = None
         self._supervisor: asyncio.Task | None = None
         self.restarts = 0          # workers replaced after they died or were stopped
+        self.generation = 0        # bumped by `retarget`: workers of an older one are replaced
+        self.retired = 0           # workers replaced because their sources were retargeted
         self.failed_starts = 0     # attempts to start a worker that failed
         self.last_failure = ""
         self.refused = {"client": 0, "queue": 0}
@@ -176,7 +179,7 @@ class Executor:
 
     async def _spawn(self) -> bool:
         loop = asyncio.get_running_loop()
-        worker = _Worker(self.sources, self.config)
+        worker = _Worker(self.sources, self.config, self.generation)
         try:
             await loop.run_in_executor(None, worker.wait_ready)
         except ExecutorUnavailable as exc:
@@ -235,11 +238,23 @@ class Executor:
             worker.kill()
         self._workers.clear()
 
-    def _lost(self, worker: _Worker) -> None:
+    def retarget(self, sources: list[Source]) -> None:
+        """Serve `sources` from now on (a new version `cqp-graph load` published): idle workers are replaced at
+        once, busy ones as soon as their query ends; a query never mixes two versions."""
+        self.sources = list(sources)
+        self.generation += 1
+        if self._idle is not None:
+            for worker in list(self._idle):
+                self._lost(worker, retired=True)
+
+    def _lost(self, worker: _Worker, retired: bool = False) -> None:
         """A worker is gone or must go: kill it, forget it, and have the supervisor start another."""
         if worker in self._workers:
             self._workers.discard(worker)
-            self.restarts += 1
+            if retired:
+                self.retired += 1
+            else:
+                self.restarts += 1
         try:
             self._idle.remove(worker)
         except ValueError:
@@ -265,6 +280,9 @@ class Executor:
         """Hand a free worker to the first waiting client that has nothing else in flight; a client
         that already holds a worker gets this one only if another worker stays free (the reserve)."""
         worker.busy = False
+        if worker.generation != self.generation:  # it serves what was published before `retarget`
+            self._lost(worker, retired=True)
+            return
         self._idle.append(worker)
         for dead in [w for w in self._idle if not w.alive()]:
             self._lost(dead)
@@ -316,6 +334,7 @@ class Executor:
                         "pids": sorted(w.pid for w in self._workers),
                         "network_isolated": all(w.isolated for w in self._workers) if self._workers else None},
             "restarts": self.restarts,
+            "retired": self.retired,
             "failed_starts": self.failed_starts,
             "last_failure": self.last_failure or None,
             "queued": len(self._waiters),
@@ -426,6 +445,11 @@ class RemoteExecutor:
         self._waiting = 0
         self.refused = {"client": 0, "queue": 0}
 
+    def retarget(self, store: RemoteStore) -> None:
+        """Forward queries to `store` (the publication `cqp-graph load` made last) from now on; a query in flight
+        keeps the store it started on."""
+        self.store = store
+
     async def start(self) -> None:
         self._slots = asyncio.Semaphore(self.size)
         # threads of its own, as many as queries may run: a store that hangs cannot take the event loop's
@@ -445,7 +469,7 @@ class RemoteExecutor:
             "workers": {"ready": ready, "busy": self._running, "total": self.size, "pids": [],
                         "network_isolated": None},
             "store": "remote",
-            "restarts": 0, "failed_starts": 0, "last_failure": None, "queued": self._waiting,
+            "restarts": 0, "retired": 0, "failed_starts": 0, "last_failure": None, "queued": self._waiting,
             "limits": {"client_concurrency": self.client_limit, "queue": self.queue_limit,
                        "query_timeout_s": self.timeout, "worker_memory_bytes": self.config.memory},
             "refused": dict(self.refused),

@@ -32,7 +32,7 @@ from cqp_graph.web.state import ServerState
 log = logging.getLogger("cqp_graph.web")
 API_DEFAULT_LIMIT = 10   # suggestions: what a box shows at once
 PAGE_DEFAULT_LIMIT = 20  # the page: one screen of results
-_INDEXES: dict[int, SearchIndex] = {}
+_INDEXES: dict[tuple[int, str], SearchIndex] = {}
 _LOCK = threading.Lock()
 
 
@@ -52,11 +52,14 @@ class SearchHit(BaseModel):
 
 
 def index_of(state: ServerState) -> SearchIndex:
-    """The search index of a served state, built once (at the server's start, by `router`)."""
-    key = id(state)
+    """The search index of a served state's current version, built once per version (at the server's start, by
+    `router`, then at the first search after the server moved to a version `cqp-graph load` published)."""
+    key = (id(state), state.etag)
     with _LOCK:
         index = _INDEXES.get(key)
         if index is None:
+            for old in [k for k in _INDEXES if k[0] == id(state)]:  # an earlier version's
+                del _INDEXES[old]
             started = time.perf_counter()
             index = SearchIndex.build(state.knowledge)
             index.build_seconds = time.perf_counter() - started

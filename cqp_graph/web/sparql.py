@@ -135,6 +135,7 @@ def sparql_router(
         key = None
         if cache is not None and not NON_DETERMINISTIC.search(query):
             key = (query, qr.accept, fmt, tuple(default_graphs), tuple(named_graphs))
+            epoch = getattr(cache, "epoch", None)  # a cache emptied meanwhile (a new version) keeps no old answer
             hit = cache.lookup(key)
             if hit is not None:
                 return Response(hit.body, status_code=hit.status, media_type=charset(hit.media_type),
@@ -154,7 +155,10 @@ def sparql_router(
         except ExecutorUnavailable as exc:
             return _text(503, f"Service SPARQL indisponible : {exc}.", {"Retry-After": "2"})
         if key is not None and reply.status == 200:
-            cache.store(key, reply)
+            if epoch is None:
+                cache.store(key, reply)
+            else:
+                cache.store(key, reply, epoch)
         headers = dict(reply.headers)
         headers["Vary"] = "Accept"
         return Response(reply.body, status_code=reply.status, media_type=charset(reply.media_type), headers=headers)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 import tempfile
 import threading
@@ -39,6 +40,8 @@ from cqp_graph.source.tables import DataError
 from cqp_graph.query.store import FOLDER, MEMORY, store_kind
 from cqp_graph.web.executor import Executor, RemoteExecutor, Source, WorkerConfig
 
+log = logging.getLogger("cqp_graph.state")
+
 
 class LRU:
     """A least-recently-used cache of computed responses (the graph is read-only), bounded in bytes.
@@ -56,7 +59,15 @@ class LRU:
         self.bytes = 0
         self.hits = 0
         self.misses = 0
+        self.epoch = 0  # bumped by `clear`: a value computed before is not kept
         self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        """Forget every value (the served graph changed); values being computed meanwhile are not kept."""
+        with self._lock:
+            self.data.clear()
+            self.bytes = 0
+            self.epoch += 1
 
     def lookup(self, key):
         with self._lock:
@@ -68,11 +79,14 @@ class LRU:
             self.hits += 1
             return entry[0]
 
-    def store(self, key, value) -> None:
+    def store(self, key, value, epoch: int | None = None) -> None:
+        """Keep `value`, unless it was computed in an `epoch` before the last `clear`."""
         weight = weight_of(value)
         if weight > self.max_entry:
             return
         with self._lock:
+            if epoch is not None and epoch != self.epoch:
+                return
             old = self.data.pop(key, None)
             if old is not None:
                 self.bytes -= old[1]
@@ -83,11 +97,12 @@ class LRU:
                 self.bytes -= dropped
 
     def get(self, key, compute):
+        epoch = self.epoch
         value = self.lookup(key)
         if value is not None:
             return value
         value = compute()
-        self.store(key, value)
+        self.store(key, value, epoch)
         return value
 
 
@@ -158,6 +173,8 @@ class ServerState:
     cache: LRU = field(default_factory=LRU)
     etag: str = ""
     cache_enabled: bool = True
+    switches: int = 0              # times a new version published by `cqp-graph load` was taken up (`switch`)
+    last_switch_error: str = ""
 
     @classmethod
     def load(cls, settings: Settings, graph_file: Path | None = None, extra_sources: list[Source] = (),
@@ -213,6 +230,61 @@ class ServerState:
         etag = hashlib.sha256(f"{settings.store}\n{built.origin}".encode("utf-8")).hexdigest()[:16]
         return cls(settings, built, graph_file, executor, [], cache=LRU(settings.cache_bytes), etag=etag,
                    cache_enabled=cache)
+
+    # -- following what `cqp-graph load` publishes ---------------------------------------------------------
+    def published(self) -> str | None:
+        """What the configured store publishes now (the folder's current version, the remote store's last
+        publication), to compare with what is served (`built.origin`); None on the in-memory store."""
+        kind = store_kind(self.settings.store)
+        if kind == MEMORY:
+            return None
+        if kind == FOLDER:
+            from cqp_graph.query import folder_store
+
+            return str(folder_store.current(Path(self.settings.store)).folder)
+        from cqp_graph.query.remote_store import RemoteStore
+
+        return RemoteStore.from_settings(self.settings).publication.load_id
+
+    def switch(self) -> bool:
+        """Serve what the store publishes now, if it is not what is served: the new version is opened (and its
+        findings read) first, then the knowledge layer, the dumps, the ETag and the SPARQL workers move to it
+        together and the response cache is emptied; a request in flight finishes on the version it started on.
+        True when it switched. Runs in a thread (it reads the new version); DataError (French) when the new
+        version cannot be opened — the old one is then still served."""
+        origin = self.published()
+        if origin is None or origin == self.built.origin:
+            return False
+        fresh = ServerState._published(self.settings, self.executor.size, self.cache_enabled)
+        before = self.built.origin
+        self.built, self.graph_file, self.etag = fresh.built, fresh.graph_file, fresh.etag
+        if isinstance(self.executor, Executor):
+            self.executor.retarget(fresh.executor.sources)
+        else:
+            self.executor.retarget(fresh.executor.store)
+        self.cache.clear()
+        self.switches += 1
+        if store_kind(self.settings.store) == FOLDER:
+            from cqp_graph.query import folder_store
+
+            folder_store.keep_reading(Path(self.settings.store), {before, self.built.origin})  # older versions: a later load may delete them
+        log.info("nouvelle version servie : %s (avant : %s)", self.built.origin, before)
+        return True
+
+    async def follow(self, interval: float) -> None:
+        """Every `interval` seconds, switch to what the store publishes if a load published something new (a
+        failure to read it is logged and retried at the next round; the server keeps serving what it had)."""
+        import asyncio
+
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.switch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a store briefly unreachable, a version half-read: try again later
+                self.last_switch_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                log.warning("nouvelle version non servie : %s", self.last_switch_error)
 
     # -- what the server serves ----------------------------------------------------------------------------
     @property
