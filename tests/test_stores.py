@@ -296,8 +296,9 @@ def test_a_failed_load_leaves_the_current_version_and_no_leftover(built, setting
     before = Path(publish_to_store(target, built))
     broken = tmp_path / "broken.nt"
     broken.write_text("<http://a> <http://b> .\n", encoding="utf-8")
-    with pytest.raises(SyntaxError):
+    with pytest.raises(folder_store.StoreFolderError) as caught:  # French, naming the file and the line
         publish_to_store(target, built, [broken])
+    assert f"{broken}, ligne 1 : fichier RDF illisible" in str(caught.value)
     assert folder_store.current(root).folder == before
     assert sorted(p.name for p in root.iterdir()) == sorted(["current", before.name])
 
@@ -844,3 +845,58 @@ def test_a_running_server_moves_to_what_a_new_load_publishes(kind, built, settin
             # deletes the first version once the server has moved on twice
             load()
             assert not Path(first).exists() and Path(second).exists()
+
+
+# -- an import may add resources, never rewrite the referentials ------------------------------------------------
+
+def _rewriting_import(built, tmp_path) -> tuple[Path, str]:
+    """An N-Triples file adding one requirement to a mission of the validated graph (and a fiche of its own)."""
+    from rdflib import RDF
+
+    from cqp_graph.namespaces import ontology_ns
+
+    cqp = ontology_ns(Settings.from_env().base)
+    mission = str(next(built.graph.subjects(RDF.type, cqp.Mission)))
+    path = tmp_path / "rewrites.nt"
+    path.write_text(f"<http://example.org/fiche/1> <{RDF.type}> <http://example.org/Fiche> .\n"
+                    f"<{mission}> <{cqp.requiresCompetence}> <http://example.org/not-a-competence> .\n",
+                    encoding="utf-8")
+    return path, mission
+
+
+@pytest.mark.parametrize("kind", ["memory", "folder", "remote"])
+def test_an_import_stating_something_about_the_referential_is_refused(kind, built, settings, imports, tmp_path,
+                                                                       request):
+    from cqp_graph.source.tables import DataError
+
+    evil, mission = _rewriting_import(built, tmp_path)
+    if kind == "memory":  # `serve --merge`: the server does not start
+        from cqp_graph.web.app import create_app
+        from cqp_graph.web.executor import Source
+
+        dist = tmp_path / "dist"
+        publish_dir = Path(publish_to_store(dataclasses.replace(settings, store=str(tmp_path / "s")), built))
+        dist.mkdir()
+        for name in ("graph.nt", "validation.json"):
+            shutil.copy(publish_dir / name, dist / name)
+        with pytest.raises(DataError) as refused:
+            create_app(settings, graph_file=dist / "graph.nt", workers=1,
+                       extra_sources=[Source(str(p)) for p in imports] + [Source(str(evil))])
+    else:
+        if kind == "folder":
+            target = dataclasses.replace(settings, store=str(tmp_path / "store"))
+        else:
+            target = dataclasses.replace(settings, store=f"{request.getfixturevalue('own_oxigraph')}/query",
+                                         store_gsp="")
+        first = publish_to_store(target, built, imports)
+        with pytest.raises(DataError) as refused:
+            publish_to_store(target, built, list(imports) + [evil])
+        # nothing was published: the store still serves the load before, whole
+        if kind == "folder":
+            assert str(folder_store.current(Path(target.store)).folder) == first
+            assert not [p for p in Path(target.store).iterdir() if p.name.startswith(".loading")]
+        else:
+            assert remote_store.RemoteStore.from_settings(target).publication.load_id == first
+    message = str(refused.value)
+    assert str(evil) in message and "import refusé" in message and mission in message
+    assert "1 triplet" in message  # the fiche of its own is not blamed

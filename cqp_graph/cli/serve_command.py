@@ -26,6 +26,13 @@ pipeline = lazy("cqp_graph.graph.pipeline")
 PANEL = "Service"
 
 
+def unreadable_rdf(exc: SyntaxError) -> str:
+    """The French message for an RDF file pyoxigraph could not parse: the file, the line, the parser's words."""
+    where = f"{exc.filename} : " if exc.filename else ""
+    line = f"ligne {exc.lineno} : " if exc.lineno else ""
+    return f"{where}{line}fichier RDF illisible (message de l'analyseur : « {exc.msg} »)"
+
+
 @app.command(rich_help_panel=PANEL)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface d'écoute."),
@@ -62,6 +69,8 @@ def serve(
         fail(str(exc), 1)
     except DataError as exc:
         fail(str(exc))
+    except SyntaxError as exc:  # pyoxigraph's parser: an extra graph (--merge, --graph-data) that is not RDF
+        fail(unreadable_rdf(exc))
     limited = protocol.LimitedHttpToolsProtocol
     limited.max_header_bytes = settings.max_header_bytes
     limited.header_timeout = settings.header_timeout

@@ -26,13 +26,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from cqp_graph.config import Settings
+from cqp_graph.graph.import_guard import ImportGuard
 from cqp_graph.graph.pipeline import BuiltGraph, InvalidGraph, Progress
 from cqp_graph.publish import atomic
 from cqp_graph.publish.dumps import dist_payloads
 from cqp_graph.query import remote_store
 from cqp_graph.query.folder_store import (CURRENT, ENGINE, LOADING, MARKER, VERSION, StoreFolderError, Version,
                                          check_folder, current, ours, unread)
-from cqp_graph.query.store import FOLDER, REMOTE, store_kind
+from cqp_graph.query.store import FOLDER, REMOTE, store_from_graph, store_kind
 
 
 def publish_to_store(settings: Settings, built: BuiltGraph, merged: list[Path] = (),
@@ -54,6 +55,10 @@ def publish_to_store(settings: Settings, built: BuiltGraph, merged: list[Path] =
         if store.gsp is None:
             raise remote_store.StoreError(f"aucune URL Graph Store Protocol pour {settings.store} : réglez "
                                           "CQP_GRAPH_STORE_GSP")
+        guard = ImportGuard(store_from_graph(built.graph), settings.base)  # checked before anything is sent
+        for path in merged:
+            say(f"{Path(path).name} : vérification")
+            guard.check_file(path, _format(path))
         publication = remote_store.publish(store, nt, built.findings_json(), list(merged), list(named), progress=say)
         return publication.load_id
     raise ValueError("CQP_GRAPH_STORE=memory: nothing to load (the graph is built when it is read)")
@@ -98,12 +103,14 @@ def load_folder(root: Path, base: str, build_nt: bytes, files: dict[str, bytes],
             store = ox.Store(str(stage / ENGINE))
             progress("graphe des référentiels (graphe par défaut)")
             store.bulk_load(build_nt, format=ox.RdfFormat.N_TRIPLES)
+            guard = ImportGuard(store, base)  # an import may not rewrite the referentials (graph/import_guard.py)
             for path in merged:
                 progress(f"{Path(path).name} (graphe par défaut)")
-                store.bulk_load(path=str(path), format=_format(path))
+                _bulk_load(store, path)
+                guard.check_store(store, path)
             for iri, path in named:
                 progress(f"{Path(path).name} → <{iri}>")
-                store.bulk_load(path=str(path), format=_format(path), to_graph=ox.NamedNode(iri))
+                _bulk_load(store, path, ox.NamedNode(iri))
             store.flush()
             store.optimize()
             triples = len(store)
@@ -130,6 +137,21 @@ def load_folder(root: Path, base: str, build_nt: bytes, files: dict[str, bytes],
                     if free:
                         shutil.rmtree(old)
         return current(root)
+
+
+def _bulk_load(store: ox.Store, path, graph: ox.NamedNode | None = None) -> None:
+    """Load an import file into the new version; StoreFolderError (French, naming the file and the line) when it
+    is not RDF of its extension's format (pyoxigraph's parser raises SyntaxError)."""
+    fmt = _format(path)
+    try:
+        if graph is None:
+            store.bulk_load(path=str(path), format=fmt)
+        else:
+            store.bulk_load(path=str(path), format=fmt, to_graph=graph)
+    except SyntaxError as exc:
+        line = f", ligne {exc.lineno}" if exc.lineno else ""
+        raise StoreFolderError(f"{path}{line} : fichier RDF illisible (message de l'analyseur : « {exc.msg} ») ; "
+                               "le magasin est laissé tel quel") from None
 
 
 def _format(path) -> ox.RdfFormat:

@@ -31,6 +31,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from cqp_graph.config import Settings
+from cqp_graph.graph.import_guard import ImportGuard
 from cqp_graph.graph.pipeline import BuiltGraph, located, open_dump, open_published, run_pipeline
 from cqp_graph.graph.validate import Finding, ValidationReport
 from cqp_graph.namespaces import prefixes
@@ -199,9 +200,12 @@ class ServerState:
         else:
             built = open_served(settings, graph_file)
         store = built.knowledge.store
+        guard = ImportGuard(store, settings.base) if extra_sources else None  # imports may not rewrite referentials
         for source in extra_sources:
             store.bulk_load(path=source.path, format=ox.RdfFormat.from_extension(source.path.rsplit(".", 1)[-1]),
                             to_graph=ox.NamedNode(source.graph) if source.graph else ox.DefaultGraph())
+            if not source.graph:
+                guard.check_store(store, source.path)
         etag = hashlib.sha256(graph_file.read_bytes()).hexdigest()[:16]
         executor = Executor([Source(str(graph_file))] + list(extra_sources), size=workers or settings.workers,
                             timeout=settings.query_timeout, config=_worker_config(settings),
