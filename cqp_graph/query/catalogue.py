@@ -109,11 +109,17 @@ def unknown_value(value: str, source: ValueSource, known: list[str], where: str 
 
 def known_values(knowledge, source: ValueSource, referential: str | None = None) -> list[str]:
     """The allowed values of `source`, asked of `knowledge` (a `Knowledge`: the query is run with its
-    `referential` parameter bound when it declares it, never pasted)."""
+    `referential` parameter bound when it declares it, never pasted), once per knowledge layer."""
     scope = referential if referential and knowledge.takes_referential(source.query) else None
+    cache = getattr(knowledge, "known_values", None)  # a Knowledge keeps them: its graph does not change
+    key = (source.query, source.column, scope)
+    if cache is not None and key in cache:
+        return cache[key]
     rows = knowledge.rows(source.query, referential=scope)
-    seen = dict.fromkeys(str(r[source.column]) for r in rows if r.get(source.column) is not None)
-    return list(seen)
+    seen = list(dict.fromkeys(str(r[source.column]) for r in rows if r.get(source.column) is not None))
+    if cache is not None:
+        cache[key] = seen
+    return seen
 
 
 def check_values(knowledge, query: "NamedQuery", values: dict[str, object]) -> None:

@@ -133,6 +133,9 @@ class Knowledge:
         #: other catalogues by name (e.g. "programme": the queries over an uploaded programme)
         self.catalogues = dict(catalogues or {})
         self._referentials: list[Referential] | None = None
+        #: the allowed values of the named queries' parameters, by (query, column, referential): asked once
+        #: (`catalogue.known_values`); a knowledge layer's default graph does not change once it serves
+        self.known_values: dict[tuple, list[str]] = {}
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
