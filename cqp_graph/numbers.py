@@ -18,13 +18,19 @@ def natural_key(code: str) -> list:
     return [int(part) if part.isdigit() else part for part in _DIGITS.split(code)]
 
 
+#: what stands between a number and « % »: a narrow no-break space (French typography; the line never breaks
+#: there)
+PERCENT_SPACE = "\u202f"
+
+
 def pct(value: Decimal | None) -> str:
-    """A percentage the French way: 68 %, 69,99 % (two decimals at most); « — » for no value."""
+    """A percentage the French way: 68 %, 69,99 % (two decimals at most, a narrow no-break space before « % »);
+    « — » for no value."""
     if value is None:
         return "—"
     value = Decimal(value).quantize(Decimal("0.01")).normalize()
     text = format(value, "f").replace(".", ",")
-    return f"{text} %"
+    return f"{text}{PERCENT_SPACE}%"
 
 
 def integer(value: int) -> str:

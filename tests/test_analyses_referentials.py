@@ -110,7 +110,7 @@ def test_the_same_results_decide_differently_in_the_copy_whose_threshold_changed
     assert decide_data(results, settings, knowledge, COPY)["decision"] == "awarded"
     changed = decide_data(results, settings, knowledge, FIRST)
     assert changed["decision"] == "not awarded"
-    assert f"< {CHANGED_THRESHOLD} %" in changed["reasons"][0]
+    assert f"< {CHANGED_THRESHOLD}\u202f%" in changed["reasons"][0]
 
 
 def test_a_route_of_one_referential_is_unknown_in_another(data, knowledge):

@@ -57,15 +57,15 @@ def test_build_prints_a_summary(tmp_path):
 
 
 @pytest.mark.parametrize("file,mutate,expected", [
-    ("missions.csv", lambda t: t.replace("M3,Intervenir", "M3,\"Intervenir"), "missions.csv:4: CSV syntax"),
+    ("missions.csv", lambda t: t.replace("M3,Intervenir", "M3,\"Intervenir"), "missions.csv:4: syntaxe CSV"),
     ("rules.csv", lambda t: t.replace("vae-block,vae,block,block,,70,", "vae-block,vae,block,block,,soixante-dix,"),
-     "rules.csv:12: column 'min_percent': 'soixante-dix' is not a number"),
-    ("competences.csv", lambda t: t.replace("RC2,C,R,", "RC2,C,,"), "competences.csv:3: column 'domain' is empty"),
+     "rules.csv:12: colonne « min_percent » : « soixante-dix » n'est pas un nombre"),
+    ("competences.csv", lambda t: t.replace("RC2,C,R,", "RC2,C,,"), "competences.csv:3: colonne « domain » vide : elle est obligatoire"),
     ("activities.csv", lambda t: t + "M1A1,M1,Doublon,Le référentiel emploi,106\n",
-     "activities.csv:27: duplicate code ('M1A1',) (first on line 2)"),
-    ("missions.csv", lambda t: t.replace("code,label,order", "code,libelle,order"), "missions.csv:1: missing column"),
+     "activities.csv:27: code « M1A1 » en double (déjà à la ligne 2)"),
+    ("missions.csv", lambda t: t.replace("code,label,order", "code,libelle,order"), "missions.csv:1: colonne(s) obligatoire(s) absente(s) : label"),
     ("units.csv", lambda t: t.replace("UC2,Réaliser une vente,,2,", "UC2,Réaliser une vente,,2,,extra,"),
-     "units.csv:3: 11 cells where the header has 9"),
+     "units.csv:3: 11 cellules alors que l'en-tête en a 9"),
 ])
 def test_malformed_file_names_file_line_and_problem(data_copy, tmp_path, file, mutate, expected):
     path = data_copy / "agc-alimentaire" / file
@@ -84,7 +84,8 @@ def test_failed_build_leaves_the_previous_dist_untouched(data_copy, tmp_path):
     rules.write_text(rules.read_text(encoding="utf-8").replace(",70,stated", ",x,stated"), encoding="utf-8")
     failed = run_build(dist, "0", data_copy)
     assert failed.returncode != 0
-    assert "rules.csv" in failed.stderr and "is not a number" in failed.stderr
+    said = " ".join(failed.stderr.split())  # the terminal wraps a long message at 80 columns
+    assert "rules.csv" in said and "n'est pas un nombre" in said
     assert digests(dist) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist")], "no staging folder left behind"
 

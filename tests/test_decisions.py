@@ -115,7 +115,7 @@ def test_reason_states_the_figures_compared(knowledge, store, settings, referent
     data["blocks"][blocks[0]]["score"] = 68
     decision = Decider(RuleBook.load(knowledge, "formation"), data).decide()
     assert decision["decision"] == "not awarded"
-    assert f"bloc {blocks[0]} : 68 % < 70 %" in decision["reasons"][0]
+    assert f"bloc {blocks[0]} : 68\u202f% < 70\u202f%" in decision["reasons"][0]
 
 
 def test_missing_evaluation_fails_with_a_reason(knowledge, store, settings, referential_facts):
@@ -155,7 +155,7 @@ def test_changing_a_threshold_in_data_changes_the_decision(data_copy, tmp_path):
     settings = settings_for(data_copy, tmp_path)
     after = decide_file(results, settings, knowledge_of(settings))
     assert after["decision"] == "not awarded"
-    assert "75 % < 80 %" in after["reasons"][0]
+    assert "75\u202f% < 80\u202f%" in after["reasons"][0]
 
 
 def test_changing_the_aggregation_setting_changes_the_decision(data_copy, tmp_path):
@@ -199,8 +199,11 @@ def test_cli_decide_on_the_examples(example, expected):
     assert "Décision" in text and "[" in text
 
 
-@pytest.mark.parametrize("value,text", [(Decimal("68"), "68 %"), (Decimal("69.99"), "69,99 %"), (Decimal("100"), "100 %"),
-                                        (Decimal("0"), "0 %"), (Decimal("50.5"), "50,5 %"), (None, "—")])
+# French typography: a narrow no-break space (U+202F) between the number and « % », so a line never breaks there
+@pytest.mark.parametrize("value,text", [(Decimal("68"), "68\u202f%"), (Decimal("69.99"), "69,99\u202f%"),
+                                        (Decimal("100"), "100\u202f%"), (Decimal("0"), "0\u202f%"),
+                                        (Decimal("50.5"), "50,5\u202f%"),
+                                        (None, "—")])
 def test_percentages_are_written_the_french_way(value, text):
     from cqp_graph.analyses.decisions import pct
 
@@ -227,7 +230,7 @@ def test_decision_text_states_every_block_check_and_choice(knowledge, store, set
             assert f"  {'✓' if check['passed'] else '✗'} {check['text']}" in lines
     assert any(line.startswith("Choix déclaré appliqué : block-score-aggregation") and blocks[0] in line
                for line in lines)
-    assert "40 %" in text and text.endswith("\n")
+    assert "40\u202f%" in text and text.endswith("\n")
     blocs = baseline("blocs", blocks, evaluators)
     blocs["units"] = {units[0]: 49}
     text = decision_text(Decider(RuleBook.load(knowledge, "blocs"), blocs).decide())
@@ -252,7 +255,7 @@ def test_unknown_route_names_it_and_the_known_ones(knowledge, store, settings):
         RuleBook.load(knowledge, "itinéraire")
     known = [r["code"] for r in run_named(store, QueryCatalogue(settings.queries_dir).get("routes"), {},
                                           settings.base).rows]
-    assert "'itinéraire'" in str(excinfo.value) and f"(known: {', '.join(known)})" in str(excinfo.value)
+    assert "« itinéraire »" in str(excinfo.value) and f"(voies : {', '.join(known)})" in str(excinfo.value)
 
 
 def test_decide_file_reads_the_text_it_is_given(tmp_path, knowledge, settings):
@@ -295,7 +298,7 @@ def test_decision_text_marks_each_check_and_separates_each_section(knowledge, st
     lines = decision_text(decision).splitlines()
     assert lines[0].startswith("candidat — ")
     assert lines.count("") == _sections(decision)
-    assert any(f"résultat du bloc : {b['score']:g} %".replace(".", ",") in line
+    assert any(f"résultat du bloc : {b['score']:g}\u202f%".replace(".", ",") in line
                for b in decision["blocks"] for line in lines)
     for check in decision["certification_checks"]:
         assert f"  {'✓' if check['passed'] else '✗'} {check['text']}" in lines

@@ -54,7 +54,7 @@ def test_export_conforms_to_the_official_loq_shapes(filled, fmt):
     outcomes = len(csv_rows("competences.csv")) + len(csv_rows("aptitudes.csv"))
     assert len(list(data.objects(whole, ELM.learningOutcome))) == outcomes
     assert len(list(data.objects(whole, ELM.provenBy))) == len(csv_rows("routes.csv"))
-    assert any("70 %" in str(d) for d in data.objects(None, URIRef("http://purl.org/dc/terms/description")))
+    assert any("70\u202f%" in str(d) for d in data.objects(None, URIRef("http://purl.org/dc/terms/description")))
 
 
 def test_the_shapes_do_catch_a_broken_export(filled):

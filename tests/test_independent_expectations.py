@@ -219,7 +219,7 @@ def test_tutor_know_how_threshold_decides_as_the_seed_says(seed, store, catalogu
         decision = Decider(book, data).decide()
         assert (decision["decision"] == "awarded") is awarded, (value, decision["reasons"])
         if not awarded:
-            assert any(f"{know_how}" in r and f"{threshold} %" in r for r in decision["reasons"])
+            assert any(f"{know_how}" in r and f"{threshold}\u202f%" in r for r in decision["reasons"])
 
 
 @pytest.mark.parametrize("route,rule", [("formation", "formation-block"), ("blocs", "blocs-block"),

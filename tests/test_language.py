@@ -70,6 +70,46 @@ def test_help_output_shows_french_panels():
     assert "Queries and analyses" not in done.stdout and "The graph" not in done.stdout
 
 
+#: what typer and click write themselves, in English; none of it may reach a person
+TYPER_ENGLISH = ("Usage:", "Show this message", "[default:", "[required]", "Try '", "for help", "Error",
+                 "Missing ", "No such ", "Invalid value", "Got unexpected", "requires an argument", "Did you mean",
+                 "Commands", "COMMAND [ARGS]", "Aborted")
+
+
+def test_the_frame_of_help_pages_is_french():
+    for args in (["--help"], ["coverage", "--help"], ["build", "--help"]):
+        done = cli(*args, columns=100)
+        assert done.returncode == 0, done.stderr[-500:]
+        said = " ".join(done.stdout.split())
+        assert f"Utilisation : cqp-graph {' '.join(args[:-1])}".strip() in said, said[:300]
+        assert "Affiche cette aide et s'arrête." in said
+        assert not [w for w in TYPER_ENGLISH if w in said], said
+    # coverage's programme argument is required and its --format defaults to html (cli/report_commands.py)
+    coverage = " ".join(cli("coverage", "--help", columns=100).stdout.split())
+    assert "[obligatoire]" in coverage and "[par défaut : html]" in coverage
+    # a usage error shows the usage line and where the help is, in French too
+    said = " ".join(cli("query", columns=200).stderr.split())
+    assert "Utilisation : cqp-graph query [OPTIONS]" in said and "Aide : cqp-graph query --help" in said, said
+
+
+@pytest.mark.parametrize("args, words", [
+    (["query"], "argument « name » manquant"),
+    (["query", "x", "--zz"], "option inconnue : --zz"),
+    (["query", "x", "y"], "argument(s) en trop : y"),
+    (["query", "x", "--format"], "l'option --format attend une valeur"),
+    (["querry"], "commande inconnue : « querry » ; vouliez-vous dire 'query'"),
+    (["generate-rncp", "--fiches", "abc", "-o", "x.xml"], "valeur incorrecte pour '--fiches' : "),
+    (["generate-rncp", "-o", "x.xml"], "option « --fiches » manquante"),
+])
+def test_usage_errors_are_french(args, words):
+    done = cli(*args, columns=200)  # wide: a sentence stays on one line of the error panel
+    assert done.returncode == 2, done.stderr[-500:]
+    said = " ".join(done.stderr.split())
+    assert words in said and "─ Erreur ─" in said, said
+    assert not [w for w in TYPER_ENGLISH if w in said], said
+    assert not (ROOT / "x.xml").exists()
+
+
 # -- numbers ------------------------------------------------------------------------------------------------------
 
 def cli(*args, columns: int = 80):
@@ -98,7 +138,7 @@ def test_coverage_and_decide_write_percentages_the_french_way():
     assert PERCENT.search(decision.stdout) and not POINT_PERCENT.search(decision.stdout)
     # the thresholds of rules.csv appear as the French write them (70 → « 70 % », 62.5 → « 62,5 % »)
     thresholds = {pct(Decimal(r["min_percent"])) for r in csv_rows("rules.csv") if r["route"] == "formation"}
-    assert thresholds & set(re.findall(r"\d+(?:,\d+)? %", decision.stdout))
+    assert thresholds & set(re.findall(r"\d+(?:,\d+)?\u202f%", decision.stdout))
 
 
 # -- tables at 80 columns -------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 The reader's contract (its docstring and docs/data-format.md): a referential is a folder of UTF-8 CSV files,
 one header row, one record a row; what a spreadsheet can get wrong -- a missing file or column, an unknown
 column or file, an empty required cell, a value of the wrong type, a duplicated key, broken CSV syntax -- is
-refused with a `DataError` naming the file, the line (where there is one) and the column or value at fault.
+refused with a `DataError` naming the file, the line (where there is one) and the column or value at fault,
+in French (a person reads it); an unknown column or file gets « vouliez-vous dire … ? » when one is close.
 Values are typed (whole numbers, decimals with a comma or a point, yes/no in English or French, lists split
 on `|`); labels are kept as written (only spaces, tabs and line ends trimmed at their edges).
 
@@ -21,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from cqp_graph.source.tables import TABLES_BY_FILE, DataError, Row, read_referential, read_table
+from cqp_graph.source.tables import NO, YES, TABLES_BY_FILE, DataError, Row, read_referential, read_table
 
-from .support import REFERENTIAL, csv_rows
+from .support import REFERENTIAL, ROOT, csv_rows
 
 
 def shipped(name: str) -> tuple[list[str], list[dict]]:
@@ -98,17 +99,20 @@ def test_decimals_take_a_comma_or_a_point(tmp_path):
     assert all(isinstance(r["min_percent"], Decimal) for r in got)
 
 
-YES = ["true", "yes", "oui", "1", "TRUE", "Oui", "YES"]
-NO = ["false", "no", "non", "0", "False", "NON", "No"]
+YES_WRITTEN = ["true", "yes", "oui", "1", "TRUE", "Oui", "YES"]
+NO_WRITTEN = ["false", "no", "non", "0", "False", "NON", "No"]
 
 
 def test_yes_and_no_in_english_and_french(tmp_path):
+    # the words the reader lists (and names in its message) are the documented ones, English and French
+    assert set(YES) == {w.lower() for w in YES_WRITTEN} and set(NO) == {w.lower() for w in NO_WRITTEN}
     header, rows = shipped("aptitudes.csv")
     model = rows[0]
-    table = [dict(model, code=f"A{i + 1}", order=str(i + 1), minted=v) for i, v in enumerate(YES + NO)]
+    table = [dict(model, code=f"A{i + 1}", order=str(i + 1), minted=v)
+             for i, v in enumerate(YES_WRITTEN + NO_WRITTEN)]
     write(tmp_path, "aptitudes.csv", header, table)
     got = read(tmp_path, "aptitudes.csv")
-    assert [r["minted"] for r in got] == [True] * len(YES) + [False] * len(NO)
+    assert [r["minted"] for r in got] == [True] * len(YES_WRITTEN) + [False] * len(NO_WRITTEN)
 
 
 def test_lists_are_split_on_bars_and_trimmed(tmp_path):
@@ -204,14 +208,22 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
 
 # -- what is refused, and where -----------------------------------------------------------------------------
 
+def pattern_of(file: str, column: str) -> str:
+    return next(c.pattern for c in TABLES_BY_FILE[file].columns if c.name == column)
+
+
 @pytest.mark.parametrize("file, column, value, words", [
-    ("missions.csv", "code", "M 1", ["code", "'M 1'"]),
-    ("missions.csv", "order", "deux", ["order", "'deux'", "whole number"]),
-    ("missions.csv", "source_lines", "ligne 12", ["source_lines", "'ligne 12'"]),
-    ("rules.csv", "min_percent", "beaucoup", ["min_percent", "'beaucoup'", "number"]),
-    ("rules.csv", "min_percent", "Infinity", ["min_percent", "'Infinity'", "finite number"]),
-    ("rules.csv", "min_percent", "NaN", ["min_percent", "'NaN'", "finite number"]),
-    ("aptitudes.csv", "minted", "peut-être", ["minted", "'peut-être'", "true or false"]),
+    ("missions.csv", "code", "M 1",
+     ["« M 1 »", "ne convient pas", f"forme attendue : {pattern_of('missions.csv', 'code')}"]),
+    ("missions.csv", "order", "deux", ["« deux »", "n'est pas un nombre entier"]),
+    ("missions.csv", "source_lines", "ligne 12", ["« ligne 12 »", "ne convient pas"]),
+    ("rules.csv", "min_percent", "beaucoup", ["« beaucoup »", "n'est pas un nombre"]),
+    ("rules.csv", "min_percent", "Infinity", ["« Infinity »", "n'est pas un nombre fini"]),
+    ("rules.csv", "min_percent", "NaN", ["« NaN »", "n'est pas un nombre fini"]),
+    ("aptitudes.csv", "minted", "peut-être", ["« peut-être »", "ne vaut ni oui ni non",
+                                              "oui : true, yes, oui, 1", "non : false, no, non, 0"]),
+    # a pattern that only lists values names them, as the table's doc gives them
+    ("rules.csv", "scope", "bloc", ["« bloc »", "valeurs admises : block, block-evaluator, know-how, unit"]),
 ])
 def test_a_bad_value_names_file_line_column_and_value(tmp_path, file, column, value, words):
     header, rows = shipped(file)
@@ -220,7 +232,16 @@ def test_a_bad_value_names_file_line_column_and_value(tmp_path, file, column, va
     path = write(tmp_path, file, header, rows)
     error = refused(tmp_path, file)
     names(error, path, index + 2)
+    assert error.message.startswith(f"colonne « {column} » : "), error.message
     says(error.message, *words)
+
+
+def test_a_value_shows_what_cannot_be_seen(tmp_path):
+    # a no-break space or a tab inside a code is written out, so the cell can be found and fixed
+    path, line = missions_with(tmp_path, 1, "code", "M\xa02\t3")
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, line)
+    assert error.message.startswith("colonne « code » : « M" + "\\u00a0" + "2" + "\\u0009" + "3 » ne convient pas")
 
 
 def test_an_empty_required_cell_names_the_column_and_what_it_holds(tmp_path):
@@ -229,16 +250,18 @@ def test_an_empty_required_cell_names_the_column_and_what_it_holds(tmp_path):
     names(error, path, line)
     table = TABLES_BY_FILE["missions.csv"]
     doc = next(c.doc for c in table.columns if c.name == "label")
-    says(error.message, "'label'", "empty")
-    assert doc in error.message
+    assert error.message == ("colonne « label » vide : elle est obligatoire (ce qu'elle contient : "
+                             "docs/data-format.md, missions.csv)")
+    assert doc in (ROOT / "docs" / "data-format.md").read_text(encoding="utf-8")  # the reference named describes it
 
 
 def test_a_missing_file_is_named_with_what_it_should_hold(tmp_path):
     tmp_path.mkdir(exist_ok=True)
     error = refused(tmp_path, "missions.csv")
     names(error, tmp_path / "missions.csv", None)
-    says(error.message, "missing file")
-    assert TABLES_BY_FILE["missions.csv"].doc in error.message
+    assert error.message == "fichier obligatoire absent (ce qu'il contient : docs/data-format.md)"
+    doc = TABLES_BY_FILE["missions.csv"].doc
+    assert doc[0].upper() + doc[1:] in (ROOT / "docs" / "data-format.md").read_text(encoding="utf-8")
     # an optional table may be absent
     assert read(tmp_path, "variants.csv") == []
 
@@ -246,10 +269,14 @@ def test_a_missing_file_is_named_with_what_it_should_hold(tmp_path):
 def test_text_that_is_not_utf8_is_refused(tmp_path):
     header, rows = shipped("missions.csv")
     path = write(tmp_path, "missions.csv", header, rows)
-    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1", errors="replace"))
+    text = path.read_text(encoding="utf-8")
+    raw = text.encode("latin-1", errors="replace")
+    path.write_bytes(raw)
+    first = next(i for i, c in enumerate(text) if ord(c) > 127)  # the first letter latin-1 writes as one odd byte
     error = refused(tmp_path, "missions.csv")
-    names(error, path, None)
-    says(error.message, "UTF-8")
+    names(error, path, text[:first].count("\n") + 1)
+    says(error.message, "ce n'est pas du texte UTF-8", f"octet 0x{raw[first]:02x}", f"position {first}",
+         "« CSV UTF-8 (délimité par des virgules) »")
 
 
 def test_an_empty_file_is_refused_on_line_one(tmp_path):
@@ -257,7 +284,7 @@ def test_an_empty_file_is_refused_on_line_one(tmp_path):
     path.write_text("", encoding="utf-8")
     error = refused(tmp_path, "missions.csv")
     names(error, path, 1)
-    says(error.message, "empty file", "header row")
+    assert error.message == "fichier vide : une ligne d'en-tête est attendue"
 
 
 def test_broken_quoting_in_the_header_is_refused_on_line_one(tmp_path):
@@ -267,7 +294,9 @@ def test_broken_quoting_in_the_header_is_refused_on_line_one(tmp_path):
     path.write_text(f'"{header[0]}"x,' + text[0].split(",", 1)[1] + "\n" + text[1], encoding="utf-8")
     error = refused(tmp_path, "missions.csv")
     names(error, path, 1)
-    says(error.message, "CSV syntax")
+    # the csv module's « ',' expected after '"' », in French
+    assert error.message == "syntaxe CSV : « , » attendu après un guillemet fermant (un guillemet dans une valeur " \
+                            "s'écrit \"\")"
 
 
 def test_broken_quoting_in_a_record_is_refused_on_its_line(tmp_path):
@@ -280,7 +309,8 @@ def test_broken_quoting_in_a_record_is_refused_on_its_line(tmp_path):
     path.write_text("\n".join(lines), encoding="utf-8")
     error = refused(tmp_path, "missions.csv")
     names(error, path, 4)
-    says(error.message, "CSV syntax")
+    assert error.message == "syntaxe CSV : « , » attendu après un guillemet fermant (un guillemet dans une valeur " \
+                            "s'écrit \"\") (dans l'enregistrement qui commence à cette ligne)"
 
 
 def test_missing_columns_are_all_named_on_line_one(tmp_path):
@@ -289,8 +319,7 @@ def test_missing_columns_are_all_named_on_line_one(tmp_path):
     path = write(tmp_path, "missions.csv", [h for h in header if h not in gone], rows)
     error = refused(tmp_path, "missions.csv")
     names(error, path, 1)
-    says(error.message, "missing column(s)")
-    assert ", ".join(gone) in error.message
+    assert error.message == f"colonne(s) obligatoire(s) absente(s) : {', '.join(gone)}"
 
 
 def test_unknown_columns_are_named_with_the_expected_ones(tmp_path):
@@ -298,9 +327,32 @@ def test_unknown_columns_are_named_with_the_expected_ones(tmp_path):
     path = write(tmp_path, "missions.csv", header + ["couleur", "taille"], [r | {"couleur": "bleu"} for r in rows])
     error = refused(tmp_path, "missions.csv")
     names(error, path, 1)
-    says(error.message, "unknown column(s)", "couleur, taille")
-    # the columns the table knows are the shipped file's (it uses every one), listed in alphabetical order
-    assert f"(expected: {', '.join(sorted(header))})" in error.message
+    # the columns the table knows are the shipped file's (it uses every one), listed in alphabetical order;
+    # nothing is suggested: no column the header lacks is close to « couleur » or « taille »
+    assert error.message == f"colonne(s) inconnue(s) : couleur, taille (attendu : {', '.join(sorted(header))})"
+
+
+def test_an_unknown_column_close_to_a_missing_one_is_suggested(tmp_path):
+    header, rows = shipped("missions.csv")
+    # « lable » for label: a required column is missing, and the header's odd name is what was meant
+    typo = ["lable" if h == "label" else h for h in header]
+    path = write(tmp_path, "missions.csv", typo, [{("lable" if k == "label" else k): v for k, v in r.items()}
+                                                  for r in rows])
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 1)
+    assert error.message == "colonne(s) obligatoire(s) absente(s) : label ; « lable » : vouliez-vous dire label ?"
+    # an optional column written in capitals: every required one is there, the odd one is unknown
+    capital = ["Source_Lines" if h == "source_lines" else h for h in header]
+    path = write(tmp_path, "missions.csv", capital,
+                 [{("Source_Lines" if k == "source_lines" else k): v for k, v in r.items()} for r in rows])
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 1)
+    assert error.message == (f"colonne(s) inconnue(s) : Source_Lines (attendu : {', '.join(sorted(header))}) ; "
+                             "« Source_Lines » : vouliez-vous dire source_lines ?")
+    # a column the header already has is not suggested for another: « labels » beside « label »
+    path = write(tmp_path, "missions.csv", header + ["labels"], rows)
+    assert refused(tmp_path, "missions.csv").message == \
+        f"colonne(s) inconnue(s) : labels (attendu : {', '.join(sorted(header))})"
 
 
 def test_a_record_with_too_few_cells_is_refused(tmp_path):
@@ -310,7 +362,7 @@ def test_a_record_with_too_few_cells_is_refused(tmp_path):
     path = write(tmp_path, "missions.csv", header, records)
     error = refused(tmp_path, "missions.csv")
     names(error, path, 3)
-    says(error.message, f"{2} cells", f"has {len(header)}")
+    assert error.message == f"2 cellules alors que l'en-tête en a {len(header)}"
 
 
 def test_a_duplicated_key_names_the_first_line(tmp_path):
@@ -319,7 +371,7 @@ def test_a_duplicated_key_names_the_first_line(tmp_path):
     path = write(tmp_path, "missions.csv", header, rows)
     error = refused(tmp_path, "missions.csv")
     names(error, path, 5)
-    says(error.message, "duplicate code", repr((rows[0]["code"],)), "first on line 2")
+    assert error.message == f"code « {rows[0]['code']} » en double (déjà à la ligne 2)"
 
 
 def test_a_duplicated_pair_names_both_columns_of_the_key(tmp_path):
@@ -328,8 +380,8 @@ def test_a_duplicated_pair_names_both_columns_of_the_key(tmp_path):
     path = write(tmp_path, "requirements.csv", header, rows)
     error = refused(tmp_path, "requirements.csv")
     names(error, path, 6)
-    says(error.message, "duplicate mission/competence", repr((rows[1]["mission"], rows[1]["competence"])),
-         "first on line 3")
+    assert error.message == (f"mission « {rows[1]['mission']} », competence « {rows[1]['competence']} » en double "
+                             "(déjà à la ligne 3)")
 
 
 # -- the folder ---------------------------------------------------------------------------------------------
@@ -345,7 +397,7 @@ def test_a_referential_that_is_not_a_folder(tmp_path):
     with pytest.raises(DataError) as caught:
         read_referential(path)
     names(caught.value, path, None)
-    says(caught.value.message, "not a folder")
+    assert caught.value.message == "ce n'est pas un dossier"
 
 
 def test_an_unknown_data_file_is_named_first_in_order(tmp_path):
@@ -357,10 +409,24 @@ def test_an_unknown_data_file_is_named_first_in_order(tmp_path):
         read_referential(folder)
     error = caught.value
     names(error, folder / "brouillon.csv", None)
-    says(error.message, "unknown data file")
-    listed = re.search(r"\(known files: (.*)\)$", error.message).group(1).split(", ")
+    listed = re.fullmatch(r"fichier de données inconnu \(fichiers connus : (.*)\)", error.message).group(1).split(", ")
     assert listed == sorted(listed)
     assert {p.name for p in REFERENTIAL.glob("*.csv")} <= set(listed)
+
+
+def test_an_unknown_data_file_close_to_an_absent_one_is_suggested(tmp_path):
+    folder = tmp_path / "ref"
+    shutil.copytree(REFERENTIAL, folder)
+    (folder / "missions.csv").rename(folder / "mission.csv")
+    with pytest.raises(DataError) as caught:
+        read_referential(folder)
+    names(caught.value, folder / "mission.csv", None)
+    assert caught.value.message.endswith(") ; vouliez-vous dire missions.csv ?"), caught.value.message
+    # a close name that is already there is not suggested: both files present, mission.csv is only unknown
+    shutil.copy(REFERENTIAL / "missions.csv", folder / "missions.csv")
+    with pytest.raises(DataError) as caught:
+        read_referential(folder)
+    assert caught.value.message.endswith(")"), caught.value.message
 
 
 # -- the provenance columns every table shares ----------------------------------------------------------------
@@ -403,8 +469,8 @@ def test_the_source_columns_are_the_ones_the_format_doc_and_the_shipped_files_gi
     with pytest.raises(DataError) as caught:
         read_table(tmp_path, table)
     names(caught.value, path, 3)
-    says(caught.value.message, "source_lines", "'ligne 12'")
-    for left_out, refused_for in (("source_lines", None), ("source_section", "missing column(s)")):
+    says(caught.value.message, "colonne « source_lines »", "« ligne 12 »")
+    for left_out, refused_for in (("source_lines", None), ("source_section", "colonne(s) obligatoire(s) absente(s) :")):
         path = write(tmp_path, "missions.csv", [h for h in header if h != left_out], rows)
         if refused_for is None:
             assert [r["source_lines"] for r in read_table(tmp_path, table)] == [None] * len(rows)

@@ -184,7 +184,7 @@ def test_export_has_the_exports_element_names_and_order(store, settings):
     assert {r.findtext("CODE") for r in fiche.findall("CODES_ROME/ROME")} == {"D1409", "D1432"}
     assert fiche.find("NOMENCLATURE_EUROPE") is None, "no level is invented"
     block = fiche.find("BLOCS_COMPETENCES/BLOC_COMPETENCES")
-    assert "70 %" in block.findtext("MODALITES_EVALUATION")
+    assert "70\u202f%" in block.findtext("MODALITES_EVALUATION")
 
 
 def test_export_import_round_trip(store, settings, tmp_path, catalogue):

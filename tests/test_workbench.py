@@ -427,7 +427,7 @@ def test_decision_at_and_below_the_thresholds(app_client, knowledge, route):
     assert "CQP non délivré" in answer.text
     under = format(block_min - Decimal("0.1"), "f").replace(".", ",")
     threshold = format(block_min.normalize(), "f").replace(".", ",")
-    assert f"bloc {first} : {under} % &lt; {threshold} %" in answer.text
+    assert f"bloc {first} : {under}\u202f% &lt; {threshold}\u202f%" in answer.text
     assert f"bloc {first} non acquis" in answer.text
     # the values typed are kept in the form
     assert re.search(r'value="' + re.escape(under) + '"', answer.text)

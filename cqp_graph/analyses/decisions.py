@@ -68,7 +68,7 @@ class RuleBook:
     @classmethod
     def load(cls, knowledge: Knowledge, route: str, referential: str | None = None) -> "RuleBook":
         """The rules of `route` in `referential` (a name; None: the only one, UnknownReferential when there
-        are several); ValueError naming the known routes for an unknown one."""
+        are several); UnknownRoute (a ValueError, in French, naming the known routes) for an unknown one."""
         chosen = knowledge.referential(referential)
 
         def rows(name, **params):
@@ -76,7 +76,7 @@ class RuleBook:
 
         routes = {r["code"]: r for r in rows("routes")}
         if route not in routes:
-            raise ValueError(f"unknown route {route!r} (known: {', '.join(routes)})")
+            raise UnknownRoute(route, list(routes), chosen.name)
         return cls(
             route=routes[route],
             rules=rows("evaluation-rules", route=route),
@@ -87,6 +87,15 @@ class RuleBook:
             settings={s["code"]: s for s in rows("settings")},
             referential=chosen,
         )
+
+
+class UnknownRoute(ValueError):
+    """A route the referential does not have: `route`, the referential's `known` routes, a French message."""
+
+    def __init__(self, route: str, known: list[str], referential: str):
+        super().__init__(f"voie « {str(route)[:80]} » inconnue du référentiel {referential} "
+                         f"(voies : {', '.join(known) or 'aucune'})")
+        self.route, self.known, self.referential = route, known, referential
 
 
 def _d(value) -> Decimal | None:

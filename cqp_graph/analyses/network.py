@@ -23,23 +23,26 @@ from cqp_graph.numbers import natural_key
 from cqp_graph.query.knowledge import Knowledge, Referential
 
 __all__ = ["ANALYSES", "ReferentialFacts", "bipartite_graph", "clusters", "competence_kinds", "coverage_gaps",
-           "mission_similarity", "named_rows", "natural_key", "run_all", "sides", "summary", "transversality"]
+           "mission_similarity", "named_rows", "natural_key", "numbering_gaps", "run_all", "sides", "summary",
+           "transversality"]
 
 _KINDS = """
-SELECT ?code ?label ?aptitude WHERE {
+SELECT ?code ?label ?aptitude ?know_how WHERE {
   ?kind a cqp:CompetenceKind ; skos:notation ?code .
   OPTIONAL { ?kind skos:prefLabel ?label FILTER (LANGMATCHES(LANG(?label), "fr")) }
   BIND (?kind = cqp:aptitude AS ?aptitude)
+  BIND (?kind = cqp:knowHow AS ?know_how)
 }
 ORDER BY ?aptitude ?code
 """
 
 
 def competence_kinds(knowledge: Knowledge) -> list[dict]:
-    """The competence kinds of the ontology: `code` (its notation), `label` (French) and `aptitude` (true for
-    the kind the whole job requires, outside any mission), the coded kinds first, by notation."""
-    return [{"code": k["code"], "label": k["label"] or k["code"], "aptitude": bool(k["aptitude"])}
-            for k in knowledge.select(_KINDS).rows]
+    """The competence kinds of the ontology: `code` (its notation), `label` (French), `aptitude` (true for
+    the kind the whole job requires, outside any mission) and `know_how` (true for the know-how, which the rules
+    may judge competence by competence), the coded kinds first, by notation."""
+    return [{"code": k["code"], "label": k["label"] or k["code"], "aptitude": bool(k["aptitude"]),
+             "know_how": bool(k["know_how"])} for k in knowledge.select(_KINDS).rows]
 
 
 def named_rows(knowledge: Knowledge, referential: Referential, name: str, catalogue: str | None = None,
@@ -154,6 +157,19 @@ def coverage_gaps(graph: nx.Graph, facts: ReferentialFacts) -> dict:
     }
 
 
+def numbering_gaps(codes) -> list[str]:
+    """The codes missing from their series: for each prefix (the code without its final digits), every number from
+    1 to the highest one written that no code has (RC1, RC2, RC5 → RC3, RC4), in natural order. A code without
+    final digits belongs to no series."""
+    series: dict[str, set[int]] = {}
+    for code in codes:
+        prefix = code.rstrip("0123456789")
+        if prefix != code:
+            series.setdefault(prefix, set()).add(int(code[len(prefix):]))
+    return sorted((f"{prefix}{n}" for prefix, numbers in series.items()
+                   for n in range(1, max(numbers)) if n not in numbers), key=natural_key)
+
+
 def clusters(graph: nx.Graph, seed: int = 42) -> dict:
     """Competences grouped two ways: identical mission profiles, and Louvain communities of the co-requirement graph."""
     missions, competences = sides(graph)
@@ -175,7 +191,8 @@ def clusters(graph: nx.Graph, seed: int = 42) -> dict:
             for i, c in enumerate(communities)
         ],
         "modularity": round(modularity, 4),
-        "method": f"Louvain on the competence co-requirement projection (weight = shared missions, seed {seed})",
+        "method": f"Louvain sur la projection des co-exigences entre compétences (poids : missions communes, "
+                  f"graine {seed})",
     }
 
 

@@ -1,6 +1,7 @@
 """The `cqp-graph` application: the typer app, the options every command shares, and the shared paths.
 
-Lives here: the app and its consoles, the shared options (`--base`, `--data`, `--graph`, `--referential`),
+Lives here: the app and its consoles, the shared options (`--base`, `--data`, `--graph`, `--referential`,
+`--output`: a file instead of standard output, or the folder a command writes into),
 settings read once per command, the French error path (`fail`: one line on stderr, then exit), getting the
 graph through the one pipeline (`built_graph`), choosing a referential, default output paths derived from
 the settings, and the output helpers several commands share (findings table, `emit`, written files). Not here:
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +24,7 @@ from typing import Callable, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 from rich.table import Table as RichTable
 
 from cqp_graph.config import Settings, SettingsError
@@ -48,9 +51,127 @@ def lazy(name: str) -> ModuleType:
 pipeline = lazy("cqp_graph.graph.pipeline")
 knowledge = lazy("cqp_graph.query.knowledge")
 
+# -- typer's own words in French: the help pages' frame and the usage errors ----------------------------------
+
+#: typer's rich_utils strings, read when a help page or a usage error is drawn
+RICH_WORDS = {"ARGUMENTS_PANEL_TITLE": "Arguments", "OPTIONS_PANEL_TITLE": "Options",
+              "COMMANDS_PANEL_TITLE": "Commandes", "ERRORS_PANEL_TITLE": "Erreur",
+              "DEFAULT_STRING": "[par défaut : {}]", "ENVVAR_STRING": "[variable d'environnement : {}]",
+              "REQUIRED_LONG_STRING": "[obligatoire]", "DEPRECATED_STRING": "(obsolète) ",
+              "ABORTED_TEXT": "Interrompu.", "RICH_HELP": "Aide : [blue]{command_path} {help_option}[/]"}
+HELP_OPTION_TEXT = "Affiche cette aide et s'arrête."
+USAGE_PREFIX = "Utilisation : "
+SUBCOMMAND_METAVAR = "COMMANDE [ARGUMENTS]..."
+#: click's and typer's usage errors (and pydantic's words for a value typer could not convert), in French
+USAGE_PROBLEMS = [
+    (r"Missing argument '(.+)'\.", "argument « {0} » manquant"),
+    (r"Missing option '(.+)'\.", "option « {0} » manquante"),
+    (r"No such option: (\S+) \(Possible options: (.+)\)", "option inconnue : {0} (options proches : {1})"),
+    (r"No such option: (\S+)", "option inconnue : {0}"),
+    (r"No such command '(.+)'\. Did you mean (.+)\?", "commande inconnue : « {0} » ; vouliez-vous dire {1} ?"),
+    (r"No such command '(.+)'\.", "commande inconnue : « {0} »"),
+    (r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", "argument(s) en trop : {0}"),
+    (r"Option '(.+)' requires an argument\.", "l'option {0} attend une valeur"),
+    (r"Option '(.+)' does not take a value\.", "l'option {0} ne prend pas de valeur"),
+    (r"Invalid value for (.+?): (.+)", "valeur incorrecte pour {0} : {1}"),
+]
+VALUE_PROBLEMS = [
+    (r"Input should be a valid integer\b.*", "un nombre entier est attendu"),
+    (r"Input should be a valid number\b.*", "un nombre est attendu"),
+    (r"Input should be greater than or equal to (\S+)", "au moins {0}"),
+    (r"Input should be less than or equal to (\S+)", "au plus {0}"),
+    (r"'(.*)' is not a valid integer\.?", "« {0} » n'est pas un nombre entier"),
+]
+#: click's UsageError (vendored by recent typer, click's own before): the base of typer.BadParameter
+UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _translate(text: str, table) -> str | None:
+    for pattern, french in table:
+        match = re.fullmatch(pattern, text, re.S)
+        if match:
+            return french.format(*match.groups())
+    return None
+
+
+def french_usage_error(message: str) -> str:
+    """A usage error of click or typer as a French sentence (its own words quoted when none is known)."""
+    french = _translate(message, USAGE_PROBLEMS)
+    if french is None:
+        return f"commande mal formée (message de typer : « {message} »)"
+    if message.startswith("Invalid value for "):  # the value's own problem too
+        inner = message.split(": ", 1)[1]
+        said = _translate(inner, VALUE_PROBLEMS)
+        french = french[:-len(inner)] + (said or f"« {inner} »")
+    return french
+
+
+def _french_frame():
+    """typer's help and error frame in French (its rich_utils module is imported only when drawing one)."""
+    from typer import rich_utils
+
+    for name, text in RICH_WORDS.items():
+        setattr(rich_utils, name, text)
+
+
+class _French:
+    """What typer's commands and group say themselves (the help option, the usage line, usage errors), in
+    French."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix=USAGE_PREFIX)
+
+    def format_help(self, ctx, formatter):
+        _french_frame()
+        return super().format_help(ctx, formatter)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            raise _in_french(exc) from None
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            raise _in_french(exc) from None
+
+
+def _in_french(exc):
+    _french_frame()
+    if type(exc).__name__ == "NoArgsIsHelpError":  # its message is the help page
+        return exc
+    return UsageError(french_usage_error(exc.format_message()), exc.ctx)
+
+
+class _Command(_French, TyperCommand):
+    pass
+
+
+class _Group(_French, TyperGroup):
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("subcommand_metavar") is None:  # the usage line: « cqp-graph [OPTIONS] COMMANDE … »
+            kwargs["subcommand_metavar"] = SUBCOMMAND_METAVAR
+        super().__init__(*args, **kwargs)
+
+
 class _App(typer.Typer):
-    """The typer application; a remote store failing in the middle of a command (down, too slow, an unreadable
-    answer) ends it with the French message and exit 2, not a traceback."""
+    """The typer application, French to the frame (help pages, usage errors); a remote store failing in the
+    middle of a command (down, too slow, an unreadable answer) ends it with the French message and exit 2, not a
+    traceback."""
+
+    def __init__(self, **kwargs):
+        super().__init__(cls=_Group, **kwargs)
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or _Command, **kwargs)
 
     def __call__(self, *args, **kwargs):
         from cqp_graph.query.remote_store import StoreError
@@ -75,6 +196,17 @@ DataOption = typer.Option(None, "--data", help="Dossier des référentiels (par 
 ReferentialOption = typer.Option(
     None, "--referential", metavar="NOM",
     help="Référentiel visé (le nom de son dossier dans data/) ; facultatif quand les données n'en ont qu'un.")
+StdoutOption = typer.Option(None, "--output", "-o", help="Écrire ici plutôt que sur la sortie standard.")
+
+
+def output_folder_option(what: str, name: str):
+    """`--output/-o`, the folder a command writes `what` into; by default `default_folder(…, name)`, which the
+    help says: « Dossier {what} (par défaut : $CQP_GRAPH_DIST/{name}, et …/{name}/NOM quand … ». One option
+    object per command (typer reads its help when the command is declared)."""
+    return typer.Option(
+        None, "--output", "-o",
+        help=f"Dossier {what} (par défaut : $CQP_GRAPH_DIST/{name}, et …/{name}/NOM quand les données ont "
+             "plusieurs référentiels).")
 
 
 def settings_from(base: Optional[str] = None, data: Optional[Path] = None, dist: Optional[Path] = None) -> Settings:

@@ -37,6 +37,24 @@ PANEL = "Échanges (RNCP, Europass, ROME)"
 ELM_FORMATS = {".ttl": "turtle", ".turtle": "turtle", ".jsonld": "json-ld", ".json": "json-ld"}
 
 
+#: how the import split a block's competence list (cqp:itemisation), as a person reads it
+ITEMISATION = {"codes": "par codes (C1, C.1.…)", "bullets": "par puces", "none": "non découpée"}
+
+
+def itemisation_text(counts: dict[str, int]) -> str:
+    """« 9 listes par codes (C1, C.1.…), 22 par puces, 22 non découpées » ; « aucune liste » for none."""
+    if not counts:
+        return "aucune liste"
+    parts = []
+    for method in sorted(counts, key=lambda m: list(ITEMISATION).index(m) if m in ITEMISATION else len(ITEMISATION)):
+        n, how = counts[method], ITEMISATION.get(method, method)
+        if method == "none" and n > 1:
+            how = "non découpées"
+        parts.append(f"{n} {how}")
+    total = sum(counts.values())
+    return f"{total} liste{'s' if total > 1 else ''} : " + ", ".join(parts)
+
+
 @app.command("import-rncp", rich_help_panel=PANEL)
 def import_rncp_command(
     export: Path = typer.Argument(..., help="Export de France Compétences (fiches RNCP ou RS, flux 4.1)."),
@@ -64,7 +82,7 @@ def import_rncp_command(
     summary = report.as_dict()
     console.print(f"{summary['fiches']} fiches ({summary['rncp']} RNCP, {summary['rs']} RS), {summary['blocks']} blocs, "
                   f"{summary['items']} compétences listées, {summary['skipped']} fiches écartées → {output}")
-    console.print(f"découpage des listes de compétences : {summary['itemisation']}")
+    console.print(f"découpage des listes de compétences des blocs : {itemisation_text(summary['itemisation'])}")
     for problem in summary["problems"]:
         err.print(f"[yellow]problème[/] {problem}", highlight=False)
     if report_file:

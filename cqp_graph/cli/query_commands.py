@@ -17,7 +17,8 @@ import typer
 from rich.table import Table as RichTable
 
 from cqp_graph.cli.app import (BaseOption, DataOption, GraphOption, ReferentialOption, app, built_graph,
-                               choose_referential, console, default_folder, fail, lazy, settings_from, write_output)
+                               choose_referential, console, default_folder, fail, lazy, output_folder_option,
+                               settings_from, write_output)
 from cqp_graph.numbers import decimal
 
 catalogue = lazy("cqp_graph.query.catalogue")
@@ -102,10 +103,7 @@ def list_queries():
 
 @app.command(rich_help_panel=PANEL)
 def analyze(
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o",
-        help="Dossier d'analyses.json et de network.svg (par défaut : $CQP_GRAPH_DIST/analyses, et "
-             "…/analyses/NOM quand les données ont plusieurs référentiels)."),
+    output: Optional[Path] = output_folder_option("d'analyses.json et de network.svg", "analyses"),
     referential: Optional[str] = ReferentialOption,
     graph_file: Optional[Path] = GraphOption,
     base: Optional[str] = BaseOption,

@@ -14,8 +14,9 @@ from typing import Optional
 
 import typer
 
-from cqp_graph.cli.app import (BaseOption, DataOption, ReferentialOption, app, built_graph, choose_referential,
-                               console, default_folder, emit, fail, lazy, settings_from, write_output)
+from cqp_graph.cli.app import (BaseOption, DataOption, ReferentialOption, StdoutOption, app, built_graph,
+                               choose_referential, console, default_folder, emit, fail, lazy, output_folder_option,
+                               settings_from, write_output)
 
 report_figures = lazy("cqp_graph.analyses.report")
 coverage_analysis = lazy("cqp_graph.analyses.coverage")
@@ -32,12 +33,22 @@ FileReferentialOption = typer.Option(
          "ont qu'un ou que le fichier le nomme (`referential:`).")
 
 
+def read_against_referential(base, data, referential: Optional[str], read):
+    """`read(settings, knowledge)` over the graph of `--base`/`--data`, `--referential` checked first when given; a
+    bad input file or an unknown referential ends the command with its French message (exit 2)."""
+    settings = settings_from(base, data)
+    built = built_graph(settings)
+    if referential is not None:
+        choose_referential(built, referential)
+    try:
+        return read(settings, built.knowledge)
+    except (inputs.InputError, knowledge.UnknownReferential) as exc:
+        fail(str(exc))
+
+
 @app.command(rich_help_panel=PANEL)
 def report(
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o",
-        help="Dossier des fichiers du rapport (par défaut : $CQP_GRAPH_DIST/rapport, et …/rapport/NOM quand les "
-             "données ont plusieurs référentiels)."),
+    output: Optional[Path] = output_folder_option("des fichiers du rapport", "rapport"),
     referential: Optional[str] = ReferentialOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
@@ -63,7 +74,7 @@ def report(
 def coverage(
     programme: Path = typer.Argument(..., help="Fichier du programme (YAML ou CSV) ; voir le README."),
     fmt: str = typer.Option("html", "--format", "-f", help="html, csv ou json"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Écrire ici plutôt que sur la sortie standard."),
+    output: Optional[Path] = StdoutOption,
     referential: Optional[str] = FileReferentialOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
@@ -71,14 +82,8 @@ def coverage(
     """Couverture d'un référentiel par un programme de formation."""
     if fmt not in ("html", "csv", "json"):
         fail("--format vaut html, csv ou json")
-    settings = settings_from(base, data)
-    built = built_graph(settings)
-    if referential is not None:
-        choose_referential(built, referential)
-    try:
-        result = coverage_analysis.coverage_of_file(programme, settings, built.knowledge, referential)
-    except (inputs.InputError, knowledge.UnknownReferential) as exc:
-        fail(str(exc))
+    result = read_against_referential(base, data, referential, lambda settings, known: (
+        coverage_analysis.coverage_of_file(programme, settings, known, referential)))
     text = {"html": render.programme_html, "csv": render.programme_csv, "json": render.to_json}[fmt](result)
     emit(text, output)
 
@@ -87,7 +92,7 @@ def coverage(
 def decide(
     results: Path = typer.Argument(..., help="Résultats d'un candidat (YAML ou JSON) ; voir le README."),
     fmt: str = typer.Option("text", "--format", "-f", help="text (pour lire) ou json"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Écrire ici plutôt que sur la sortie standard."),
+    output: Optional[Path] = StdoutOption,
     referential: Optional[str] = FileReferentialOption,
     base: Optional[str] = BaseOption,
     data: Optional[Path] = DataOption,
@@ -95,14 +100,9 @@ def decide(
     """Décision par bloc et pour le CQP entier, chacune avec la règle qui l'a prise et les chiffres comparés."""
     if fmt not in ("text", "json"):
         fail("--format vaut text ou json")
-    settings = settings_from(base, data)
-    built = built_graph(settings)
-    if referential is not None:
-        choose_referential(built, referential)
-    try:
-        decision = decisions.decide_file(results, settings, built.knowledge, referential)
-    except (inputs.InputError, knowledge.UnknownReferential) as exc:
-        fail(str(exc))
+    try:  # a bad file (InputError, a ValueError) has already ended the command with its message
+        decision = read_against_referential(base, data, referential, lambda settings, known: (
+            decisions.decide_file(results, settings, known, referential)))
     except ValueError as exc:
         fail(f"{results}: {exc}")
     text = decisions.decision_text(decision) if fmt == "text" else json.dumps(decision, ensure_ascii=False,

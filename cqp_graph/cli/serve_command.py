@@ -70,6 +70,8 @@ def serve(
     except DataError as exc:
         fail(str(exc))
     except SyntaxError as exc:  # pyoxigraph's parser: an extra graph (--merge, --graph-data) that is not RDF
+        if str(exc.filename or "").endswith(".py"):
+            raise  # Python's own: a bug of ours, not a file the user gave
         fail(unreadable_rdf(exc))
     limited = protocol.LimitedHttpToolsProtocol
     limited.max_header_bytes = settings.max_header_bytes

@@ -5,7 +5,7 @@ and checks them against the referential they are for (through the knowledge laye
 (`cqp_graph.analyses.decisions`), line-numbered reading (`cqp_graph.inputs.files`).
 
     candidate: Camille Martin
-    route: formation                 # formation, blocs or vae
+    route: formation                 # a route code of the referential (routes.csv: formation, blocs, vae…)
     blocks:
       B1:
         score: 76                    # optional: the block's overall result in %
@@ -33,6 +33,7 @@ from cqp_graph.inputs.files import (InputError, InputLimits, Located, check_with
                                     load_yaml, number_literal, read_text, strict_number, strict_text, validate)
 from cqp_graph.namespaces import Minter, ontology_ns
 from cqp_graph.query.knowledge import Knowledge, Referential
+from cqp_graph.suggest import did_you_mean
 
 TOP_KEYS = {"candidate", "route", "referential", "blocks", "know_how", "units"}
 BLOCK_KEYS = {"score", "evaluators"}
@@ -59,7 +60,7 @@ class ResultsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     candidate: Optional[Text] = None
-    route: Text = Field(description="formation, blocs or vae")
+    route: Text = Field(description="a route code of the referential (its routes.csv), e.g. formation, vae")
     referential: Optional[Text] = None
     blocks: dict[str, Annotated[BlockIn, BeforeValidator(_block)]] = Field(default_factory=dict)
     know_how: dict[str, dict[str, Percent]] = Field(
@@ -72,7 +73,7 @@ RESULTS_MESSAGES = {
     "less_than_equal": "« {field} » : un résultat est un pourcentage entre 0 et 100",
     "extra_forbidden": "clé inconnue « {last} » (attendu : " + ", ".join(sorted(TOP_KEYS)) + ")",
     ("extra_forbidden", "blocks"): "clé inconnue « {last} » (attendu : score, evaluators)",
-    ("missing", "route"): "la voie manque (« route: formation », « blocs » ou « vae »)",
+    ("missing", "route"): "la voie manque (« route: » suivi d'un code de voie du référentiel)",
 }
 
 
@@ -195,6 +196,15 @@ def check_codes(data, knowledge: Knowledge, path, referential: str) -> None:
                                         if more > 0 else []))
 
 
+def check_route(route: str, routes: list[str], referential: str, path, line: int) -> None:
+    """Refuse a route the referential does not have, naming its routes (read from the graph) and the close one."""
+    if route in routes:
+        return
+    hint = did_you_mean(route, routes)
+    raise InputError(path, [(line, f"résultats : voie inconnue du référentiel {referential} ({route[:80]})"
+                                   f"{' ; ' + hint if hint else ''} ; voies : {', '.join(routes) or 'aucune'}")])
+
+
 def load_results(path: Path | str, knowledge: Knowledge, shapes: Graph, referential: str | None = None,
                  text: str | None = None, limits: InputLimits | None = None,
                  data: dict | None = None) -> tuple[Graph, URIRef, dict, Referential]:
@@ -215,8 +225,11 @@ def load_results(path: Path | str, knowledge: Knowledge, shapes: Graph, referent
     if unknown:
         raise InputError(path, [(data.line_of(unknown[0]), f"clé inconnue « {unknown[0]} » "
                                                            f"(attendu : {', '.join(sorted(TOP_KEYS))})")])
+    routes = [r["code"] for r in knowledge.rows("routes", referential=chosen.name)]
     if not data.get("route"):
-        raise InputError(path, [(1, "la voie manque (« route: formation », « blocs » ou « vae »)")])
+        raise InputError(path, [(1, f"la voie manque (« route: » suivi de l'une des voies du référentiel "
+                                    f"{chosen.name} : {', '.join(routes) or 'aucune'})")])
+    check_route(str(data["route"]), routes, chosen.name, path, data.line_of("route"))
     graph, results, where = results_graph(data, path, knowledge.base, chosen.name)
     check_with_shapes(graph, knowledge, shapes, path, knowledge.base,
                       lambda node: where.get(node, Located(None, str(node))), code_hints(knowledge, chosen.name))

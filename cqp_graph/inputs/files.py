@@ -30,6 +30,7 @@ from cqp_graph.namespaces import ontology_ns
 from cqp_graph.numbers import canonical_decimal
 from cqp_graph.suggest import did_you_mean, fold
 from cqp_graph.query.knowledge import Knowledge, Referential, UnknownReferential
+from cqp_graph.source.tables import csv_syntax
 
 
 class InputError(ValueError):
@@ -180,6 +181,12 @@ def load_yaml(text: str, path: str | Path, limits: InputLimits | None = None):
 
 def read_text(path: Path, limits: InputLimits | None = None, accepted: str | None = None) -> str:
     """A file people wrote, as text: UTF-8 (a BOM is accepted), at most `max_bytes` read."""
+    return decode_text(read_bytes(path, limits), path, accepted or TEXT_FILES)
+
+
+def read_bytes(path: Path, limits: InputLimits | None = None) -> bytes:
+    """A file people sent, as bytes: at most `max_bytes` read (CQP_GRAPH_INPUT_MAX_BYTES), a missing file, a
+    folder or a refused read told in French."""
     limits = limits or InputLimits()
     try:
         with Path(path).open("rb") as handle:
@@ -195,7 +202,7 @@ def read_text(path: Path, limits: InputLimits | None = None, accepted: str | Non
     if len(raw) > limits.max_bytes:
         raise InputError(path, [(None, f"fichier de plus de {limits.max_bytes} octets "
                                        "(CQP_GRAPH_INPUT_MAX_BYTES)")])
-    return decode_text(raw, path, accepted or TEXT_FILES)
+    return raw
 
 
 #: the first bytes of files people send by mistake instead of a text file: (magic, extension, what it is)
@@ -275,27 +282,14 @@ def yaml_problem(exc) -> str:
     return f"syntaxe YAML incorrecte (message de PyYAML : « {problem} »)"
 
 
-CSV_PROBLEMS = [
-    (r"unexpected end of data", "fin de fichier dans une valeur entre guillemets (guillemet non fermé ?)"),
-    (r"'(.)' expected after '\"'", "« {0} » attendu après un guillemet fermant (un guillemet dans une valeur "
-                                   "s'écrit \"\")"),
-    (r"field larger than field limit \((\d+)\)", "valeur de plus de {0} caractères"),
-    (r"new-line character seen in unquoted field.*", "fin de ligne dans une valeur sans guillemets"),
-    (r"line contains NUL", "caractère NUL dans la ligne"),
-]
-
-
 def csv_problem(exc, limits: InputLimits) -> str:
-    """The csv module's error as a French sentence."""
-    problem = str(exc)
-    for pattern, french in CSV_PROBLEMS:
-        match = re.fullmatch(pattern, problem)
-        if match:
-            text = french.format(*match.groups())
-            if "caractères" in text:
-                text = f"valeur trop longue : au plus {limits.max_string} caractères (CQP_GRAPH_INPUT_MAX_STRING)"
-            return "syntaxe CSV : " + text
-    return f"syntaxe CSV incorrecte (message du module csv : « {problem} »)"
+    """The csv module's error as a French sentence (`cqp_graph.source.tables.csv_syntax`), a value over the
+    field limit naming the setting that bounds it."""
+    text = csv_syntax(exc)
+    if str(exc).startswith("field larger than field limit"):
+        text = (f"syntaxe CSV : valeur trop longue : au plus {limits.max_string} caractères "
+                "(CQP_GRAPH_INPUT_MAX_STRING)")
+    return text
 
 
 def read_csv_records(text: str, path: str | Path, limits: InputLimits | None = None) -> list[LineDict]:
@@ -553,9 +547,18 @@ def strict_number(value, info):
     return value
 
 
+#: control characters a text may not hold (tab and line ends may): no page, spreadsheet or export can show them
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def strict_text(value, info):
+    """A text as written: not a number or a list read as one, and without control characters."""
     if not isinstance(value, str):
         raise ValueError("doit être un texte (entre guillemets s'il ressemble à un nombre)")
+    control = CONTROL.search(value)
+    if control:
+        raise ValueError(f"contient un caractère de contrôle (U+{ord(control.group()):04X}, position "
+                         f"{control.start() + 1}) : un texte n'en contient pas")
     return value
 
 

@@ -48,11 +48,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from cqp_graph.inputs.files import (InputError, InputLimits, LineDict, LineList, Located, check_with_shapes,
-                                    choose_referential, code_hints, lined, load_yaml, number_literal, read_csv_records,
-                                    read_text,
+from cqp_graph.inputs.files import (CONTROL, InputError, InputLimits, LineDict, LineList, Located, check_with_shapes,
+                                    choose_referential, code_hints, lined, load_yaml, number_literal, read_bytes,
+                                    read_csv_records, read_text,
                                     strict_number, strict_text, validate)
 from cqp_graph.namespaces import Minter, ontology_ns
+from cqp_graph.source.tables import unknown_columns
+from cqp_graph.suggest import did_you_mean
 from cqp_graph.query.knowledge import Knowledge, Referential
 
 #: what a programme file may be, for the message on a file that is not one (a PDF, an image…)
@@ -109,9 +111,11 @@ class ProgrammeIn(BaseModel):
 
 
 def _unknown_key(loc) -> str:
-    """« clé inconnue « x » (attendu : …) » listing the keys of where it is: a module's or the programme's."""
+    """« clé inconnue « x » (attendu : …) » listing the keys of where it is: a module's or the programme's, and
+    « ; vouliez-vous dire hours ? » when one is close."""
     keys = MODULE_KEYS if len(loc) > 2 and loc[0] == "modules" else PROGRAMME_KEYS
-    return "clé inconnue « {last} » (attendu : " + ", ".join(sorted(keys)) + ")"
+    hint = did_you_mean(str(loc[-1]), sorted(keys)) if loc else ""  # a known key: no brace for format()
+    return "clé inconnue « {last} » (attendu : " + ", ".join(sorted(keys)) + ")" + (f" ; {hint}" if hint else "")
 
 
 PROGRAMME_MESSAGES = {("greater_than_equal", "hours"): "« hours » ne peut pas être négatif",
@@ -123,7 +127,8 @@ def _module_label(modules):
         if len(loc) >= 2 and loc[0] == "modules" and isinstance(loc[1], int):
             module = modules[loc[1]] if isinstance(modules, list) and loc[1] < len(modules) else None
             code = module.get("code") if isinstance(module, dict) else None
-            return f"module {code if isinstance(code, str) and code else '#' + str(loc[1] + 1)}", 2
+            named = isinstance(code, str) and code and not CONTROL.search(code)  # a code never echoes one
+            return f"module {code if named else '#' + str(loc[1] + 1)}", 2
         return "programme", 0
     return label
 
@@ -186,11 +191,10 @@ def _tabular(records: list[LineDict], path, header_line: int = 1) -> tuple[dict,
     name; checked by ProgrammeIn as CSV text (« 21,5 » is a number, « RC2|RC4 » a list)."""
     modules = LineList(records)
     modules.line, modules.item_lines = header_line, [m.line for m in modules]  # errors name each record's line
-    for m in modules:
-        unknown = set(m) - MODULE_KEYS
-        if unknown:
-            raise InputError(path, [(header_line, f"colonne(s) inconnue(s) : {', '.join(sorted(unknown))} "
-                                                  f"(attendu : {', '.join(sorted(MODULE_KEYS))})")])
+    columns = set().union(*modules)  # the columns that hold a value somewhere (an empty cell is not kept)
+    unknown = sorted(columns - MODULE_KEYS)
+    if unknown:  # « hour » for hours: the close known column the file lacks is suggested
+        raise InputError(path, [(header_line, unknown_columns(unknown, sorted(MODULE_KEYS), columns))])
     data = LineDict(title=Path(str(path)).stem or "programme", modules=modules)
     data.line, data.key_lines = header_line, {}
     validate(ProgrammeIn, data, path, context={"csv": True}, label=_module_label(modules),
@@ -198,10 +202,17 @@ def _tabular(records: list[LineDict], path, header_line: int = 1) -> tuple[dict,
     return {"title": data["title"]}, modules
 
 
-def programme_format(path) -> str:
-    """The format a programme file is read in, after its extension: "xlsx", "csv" or "yaml" (JSON included)."""
+#: names of workbooks: read as .xlsx, whose checks say what to do with the others (.xls, .ods: save as .xlsx)
+WORKBOOK_NAMES = (".xlsx", ".xls", ".xlsm", ".ods")
+
+
+def programme_format(path, raw: bytes | None = None) -> str:
+    """The format a programme file is read in: "xlsx" for a workbook (its name, or its first bytes when given: a
+    ZIP archive or an old Office file), "csv" for a .csv, else "yaml" (JSON included)."""
     name = str(path).lower()
-    return "xlsx" if name.endswith(".xlsx") else "csv" if name.endswith(".csv") else "yaml"
+    if name.endswith(WORKBOOK_NAMES) or (raw is not None and raw.startswith((b"PK", _OLE_MAGIC))):
+        return "xlsx"
+    return "csv" if name.endswith(".csv") else "yaml"
 
 
 # -- Excel (.xlsx) ---------------------------------------------------------------------------
@@ -447,20 +458,9 @@ def programme_graph(header: dict, modules: list[LineDict], path, base: str, refe
 
 
 def read_xlsx_file(path: Path, limits: InputLimits | None = None) -> bytes:
-    """An .xlsx file's bytes, at most `max_bytes` read."""
-    limits = limits or InputLimits()
-    try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(limits.max_bytes + 1)
-    except FileNotFoundError:
-        raise InputError(path, [(None, "fichier introuvable")]) from None
-    except IsADirectoryError:
-        raise InputError(path, [(None, "c'est un dossier, pas un fichier")]) from None
-    except OSError as exc:
-        raise InputError(path, [(None, f"lecture impossible ({exc.strerror or exc})")]) from None
-    if len(raw) > limits.max_bytes:
-        raise InputError(path, [(None, f"fichier de plus de {limits.max_bytes} octets (CQP_GRAPH_INPUT_MAX_BYTES)")])
-    return raw
+    """An .xlsx file's bytes, at most `max_bytes` read: the same reading and checks as any input file
+    (`cqp_graph.inputs.files.read_bytes`); the archive itself is checked by `check_xlsx_archive`."""
+    return read_bytes(path, limits)
 
 
 def load_programme(path: Path | str, knowledge: Knowledge, shapes: Graph, referential: str | None = None,

@@ -6,7 +6,8 @@ Not here: what the tables hold (the analyses and the web routes build the header
 spreadsheets back (`cqp_graph.inputs.programme`).
 
 Text is always written as text: a cell such as « =HYPERLINK(...) » taken from an uploaded file stays a
-string in the workbook, never a formula, and every CSV cell goes through `cqp_graph.query.formats.safe_cell`
+string in the workbook, never a formula; the control characters XML 1.0 cannot hold (a YAML programme may
+carry « \x02 ») are left out of a workbook's cells rather than failing the download; and every CSV cell goes through `cqp_graph.query.formats.safe_cell`
 (a text cell starting with = + - @, tab or carriage return gets a leading apostrophe, OWASP's advice
 against CSV injection). Numbers (int, float, Decimal) are never prefixed.
 """
@@ -19,6 +20,7 @@ import io
 from decimal import Decimal
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -32,10 +34,11 @@ _FIXED_TIME = datetime.datetime(2000, 1, 1)
 
 
 def _cell_value(value):
-    """What goes into a cell: numbers as numbers, booleans as booleans, the rest as text (None stays empty)."""
+    """What goes into a cell: numbers as numbers, booleans as booleans, the rest as text without the control
+    characters a workbook cannot hold (None stays empty)."""
     if value is None or isinstance(value, (bool, int, float, Decimal)):
         return value
-    return str(value)
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
 
 
 def _sheet_title(title: str, used: set[str]) -> str:

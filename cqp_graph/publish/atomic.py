@@ -31,8 +31,9 @@ except ImportError:  # pragma: no cover - not on POSIX: no locking, the rest hol
     fcntl = None
 
 STAGE_PREFIX = ".cqp-graph-stage-"
-#: exactly the staging folders `publish_files` creates (pid, then mkdtemp's random part)
-STAGE_NAME = re.compile(r"^\.cqp-graph-stage-[0-9]+-[A-Za-z0-9_]{8}$")
+#: exactly the staging folders `publish_files` creates (pid, then mkdtemp's random part; `\Z`, as `$` would also
+#: take a name ending in a newline)
+STAGE_NAME = re.compile(r"^\.cqp-graph-stage-[0-9]+-[A-Za-z0-9_]{8}\Z")
 MANIFEST = "MANIFEST"
 
 

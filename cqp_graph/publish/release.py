@@ -63,9 +63,9 @@ from cqp_graph.publish.dumps import (CONTEXT_FILE, CONTEXT_MEDIA_TYPE, DUMP_FORM
                                      context_bytes, media_type_of, serialize)
 from cqp_graph.query.knowledge import Knowledge
 
-VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\Z")  # \Z: no trailing newline, as `$` allows
 #: exactly the staging folders make_release creates (mkdtemp's random part between the dots)
-STAGE_NAME = re.compile(r"^\.[0-9]+\.[0-9]+\.[0-9]+\.[A-Za-z0-9_]{8}\.stage$")
+STAGE_NAME = re.compile(r"^\.[0-9]+\.[0-9]+\.[0-9]+\.[A-Za-z0-9_]{8}\.stage\Z")
 RNCP_MEDIA_TYPE = "application/xml"
 #: the ELM export's files: extension -> the format `export_elm` writes it in
 ELM_FILES = {"ttl": "turtle", "jsonld": "json-ld"}

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
-from cqp_graph.analyses.network import ANALYSES, ReferentialFacts, bipartite_graph
+from cqp_graph.analyses.network import ANALYSES, ReferentialFacts, bipartite_graph, competence_kinds, numbering_gaps
 from cqp_graph.query.catalogue import QueryError, check_values, unknown_value
 from cqp_graph.query.formats import to_csv
 from cqp_graph.query.knowledge import UnknownReferential
@@ -350,13 +350,7 @@ def _coverage(state: ServerState, ref: str | None) -> Response:
     def compute():
         facts = _facts(state, ref)
         gaps = ANALYSES["gaps"](bipartite_graph(facts), facts)
-        codes = {c["code"] for c in facts.competences}
-        missing = []
-        for code in sorted(codes):
-            prefix, digits = code.rstrip("0123456789"), code[len(code.rstrip("0123456789")):]
-            if digits and int(digits) > 1 and f"{prefix}{int(digits) - 1}" not in codes:
-                missing.append(f"{prefix}{int(digits) - 1}")
-        return {**gaps, "numbering_gaps": missing}
+        return {**gaps, "numbering_gaps": numbering_gaps({c["code"] for c in facts.competences})}
     return json_response(state, ("coverage", ref), compute)
 
 
@@ -676,7 +670,8 @@ def input_schemas(state: ServerState) -> dict:
 
     def compute():
         competences = state.rows("competences")
-        know_how = sorted({c["code"] for c in competences if c["kind"] == "SF"})
+        kinds = {k["code"] for k in competence_kinds(state.knowledge) if k["know_how"]}  # the ontology's, not "SF"
+        know_how = sorted({c["code"] for c in competences if c["kind"] in kinds})
         activities = sorted({a for m in codes("missions") for a in codes("activities-of-mission", mission=m)})
         percent = {"type": "number", "minimum": 0, "maximum": 100}
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import weakref
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,6 +28,7 @@ from fastapi.responses import HTMLResponse, Response
 from cqp_graph.graph.validate import SEVERITY_ORDER, ValidationReport, locate, severity_key, severity_labels
 from cqp_graph.present.render import template
 from cqp_graph.present.spreadsheet import csv_bytes
+from cqp_graph.query.knowledge import UnknownReferential
 from cqp_graph.source.tables import DataError
 from cqp_graph.web.linked_data import Links
 from cqp_graph.web.state import ServerState
@@ -45,8 +47,10 @@ _lock = threading.Lock()
 
 def located_findings(state: ServerState) -> tuple[ValidationReport, dict[str, str]]:
     """The served graph's findings, each with its data file and line, and the severities' French labels
-    (computed once per loaded graph)."""
-    key = id(state.built)
+    (computed once per loaded graph, forgotten with it: a server that moves to a new version of the store, or
+    another application of the same process, never gets an earlier graph's findings)."""
+    built = state.built
+    key = id(built)
     with _lock:
         if key in _located:
             return _located[key]
@@ -60,8 +64,26 @@ def located_findings(state: ServerState) -> tuple[ValidationReport, dict[str, st
 
     labels = severity_labels(load_shapes(state.settings, quality=False))
     with _lock:
+        if key not in _located:
+            weakref.finalize(built, _forget, key)
         _located[key] = (report, labels)
     return report, labels
+
+
+def _forget(key: int) -> None:
+    with _lock:
+        _located.pop(key, None)
+
+
+def _refusal(fmt: str, status: int, message: str, state: ServerState) -> Response:
+    """A refused request, in the form asked for: JSON for `format=json` or `csv`, else the page with the message."""
+    if fmt in ("json", "csv"):
+        return Response(json.dumps({"detail": message}, ensure_ascii=False), status_code=status,
+                        media_type="application/json")
+    page = {"rows": [], "counts": [], "total": 0, "wanted": None, "wanted_label": None, "error": message,
+            "param": "", "folder": state.settings.data_dir.name}
+    return HTMLResponse(template("findings.html.j2").render(p=page, href=Links(state).href, short=Links(state).short),
+                        status_code=status)
 
 
 @router.get("/findings")
@@ -70,18 +92,22 @@ async def findings_page(request: Request):
     raw = request.query_params.get("severity") or None
     fmt = request.query_params.get("format") or "html"
     referential = request.query_params.get("referential") or None
+    if fmt not in ("html", "csv", "json"):
+        return _refusal("json", 400, f"paramètre « format » : « {fmt[:40]} » inconnu (valeurs : html, csv, json)",
+                        state)
     if referential is not None:
-        state.referential(referential[:200])  # UnknownReferential: 404 in French, naming the known ones
+        try:
+            state.referential(referential[:200])
+        except UnknownReferential as exc:  # 404 in French, naming the known ones, in the form asked for
+            return _refusal(fmt, 404, str(exc), state)
     report, labels = located_findings(state)
     wanted = None if raw is None else severity_key(raw[:40], labels)
     error = None
     if raw is not None and wanted is None:
         error = (f"gravité « {raw[:40]} » inconnue : choisissez violation, avertissement ou information "
                  "(ou warning, info)")
-    if fmt not in ("html", "csv", "json"):
-        return Response(json.dumps({"detail": f"paramètre « format » : « {fmt[:40]} » inconnu (valeurs : html, "
-                                              "csv, json)"}, ensure_ascii=False),
-                        status_code=400, media_type="application/json")
+        if fmt != "html":
+            return _refusal(fmt, 400, error, state)
     shown = [] if error else report.of_severity(wanted)
     if referential is not None:  # the findings about that referential's resources
         shown = [f for f in shown if f.focus and state.referential_of(str(f.focus)) == referential]
@@ -98,6 +124,7 @@ async def findings_page(request: Request):
                "param": labels.get(key, key).casefold()} for key in SEVERITY_ORDER]
     page = {"rows": rows, "counts": counts, "total": len(report.findings), "wanted": wanted,
             "wanted_label": labels.get(wanted, wanted) if wanted else None, "error": error,
-            "param": labels.get(wanted, "").casefold() if wanted else "", "folder": state.settings.data_dir.name}
+            "param": labels.get(wanted, "").casefold() if wanted else "", "folder": state.settings.data_dir.name,
+            "referential": referential}
     html = template("findings.html.j2").render(p=page, href=links.href, short=links.short)
     return HTMLResponse(html, status_code=400 if error else 200)

@@ -16,7 +16,9 @@ Every input is bounded: `referential` must name a referential of the graph (404 
 read `RNCP` or `RS` and at most 7 digits (422) and name a fiche of the register (404, with the closest numbers),
 `top` runs from 1 to CQP_GRAPH_REGISTER_MAX_TOP_K (default CQP_GRAPH_REGISTER_TOP_K), `limit` from 1 to
 CQP_GRAPH_REGISTER_MAX_ROWS (its default), `offset` from 0 to CQP_GRAPH_MAX_OFFSET (as the list APIs). While no
-register is loaded, the pages say in French how to load one and the API answers 404 with the same message.
+register is loaded, the pages say in French how to load one, `/api/register` answers `loaded: false` with the same
+message, and the other API routes answer 404 with it. The close numbers of an unknown fiche are those one typing
+slip away (`close_numbers`), found by look-ups, not by comparing it with every fiche.
 
 Lives here: those routes. Not here: the queries (`queries/register-*.rq`), the similarity
 (`cqp_graph.analyses.similarity`), the templates (`present/templates/register*.html.j2`).
@@ -24,7 +26,6 @@ Lives here: those routes. Not here: the queries (`queries/register-*.rq`), the s
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 import weakref
@@ -200,10 +201,33 @@ def _fiche(state: ServerState, params: dict) -> str | None:
                            "d'au plus 7 chiffres, par exemple RNCP34762)")
     known = fiches(state)
     if number not in known:
-        close = difflib.get_close_matches(number, list(known), n=5, cutoff=0.75)
+        close = close_numbers(number, known)
         hint = f" ; numéros proches : {', '.join(close)}" if close else ""
         raise Refusal(404, f"aucune fiche « {number} » dans le registre importé{hint}", proches=close)
     return number
+
+
+def close_numbers(number: str, known, most: int = 5) -> list[str]:
+    """The fiche numbers of `known` one typing slip away from `number` (a digit left out, added, changed, or two
+    neighbours swapped), at most `most`, in number order.
+
+    Only those few candidates (about 20 per digit) are looked up, so the answer costs the same whatever the
+    register's size; comparing `number` with every fiche of a 200 000-fiche register (`difflib`) took seconds."""
+    match = FICHE.fullmatch(number)
+    if not match:
+        return []
+    kind, digits = match.group(1), number[len(match.group(1)):]
+    variants = set()
+    for i in range(len(digits) + 1):
+        for d in "0123456789":
+            variants.add(digits[:i] + d + digits[i:])  # a digit added
+        if i < len(digits):
+            variants.add(digits[:i] + digits[i + 1:])  # a digit left out
+            variants.update(digits[:i] + d + digits[i + 1:] for d in "0123456789")  # a digit changed
+        if i + 1 < len(digits):
+            variants.add(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:])  # two neighbours swapped
+    found = {kind + v for v in variants if v and v != digits and kind + v in known}
+    return sorted(found, key=lambda n: (len(n), n))[:most]
 
 
 def _require_register(state: ServerState) -> None:

@@ -31,14 +31,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from urllib.parse import quote, urlencode
 
-import pyoxigraph as ox
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from cqp_graph.analyses.network import competence_kinds
 from cqp_graph.inputs.files import InputError, binary_kind, decode_text
-from cqp_graph.namespaces import ontology_ns
 from cqp_graph.numbers import natural_key, pct
 from cqp_graph.suggest import did_you_mean
 from cqp_graph.present.render import inline_svg, template
@@ -79,7 +78,7 @@ def fr_number(value) -> str:
 def fr_percent(value) -> str:
     """A percentage the French way: « 56,1 % », a narrow no-break space before « % » so that a narrow table
     column never puts the sign alone on a line."""
-    return pct(None if value is None else Decimal(str(value))).replace(" %", "\u202f%")
+    return pct(None if value is None else Decimal(str(value)))
 
 
 # -- shared request handling -----------------------------------------------------------------------------
@@ -399,15 +398,12 @@ class Group:
     note: str = ""
 
 
-_KNOW_HOW = "SELECT ?kind ?code WHERE { ?kind skos:notation ?code }"
-
-
 def decision_form(state: ServerState, chosen: str | None, route: str) -> tuple[dict, list[Group]]:
     """(the route's rule book, the groups of fields its rules call for), read from the graph.
 
     A block's score is asked for when a rule judges it; an evaluator's score of a block when a rule judges it;
     the know-how results of an evaluator, for the know-how of each block's domain, when a rule judges them;
-    a unit's result when a unit rule exists. ValueError for an unknown route."""
+    a unit's result when a unit rule exists. UnknownRoute (a ValueError) for an unknown route."""
     from cqp_graph.analyses.decisions import RuleBook
 
     book = RuleBook.load(state.knowledge, route, chosen)
@@ -416,8 +412,7 @@ def decision_form(state: ServerState, chosen: str | None, route: str) -> tuple[d
               if any(r["scope"] == "block-evaluator" and r["evaluator"] == e for r in book.rules)]
     know_how_by = [e for e in book.evaluators
                    if any(r["scope"] == "know-how" and r["evaluator"] == e for r in book.rules)]
-    kind = ontology_ns(state.base).knowHow
-    know_how_kinds = {r["code"] for r in state.knowledge.select(_KNOW_HOW, {"kind": ox.NamedNode(str(kind))}).rows}
+    know_how_kinds = {k["code"] for k in competence_kinds(state.knowledge) if k["know_how"]}
     setting = book.settings.get("block-score-aggregation")
     groups = []
     for b, block in enumerate(book.blocks):
@@ -600,8 +595,9 @@ def unknown_route(route: str, routes: list[dict]) -> str:
 
 
 def _route_problem(state: ServerState, chosen: str | None, exc: ValueError) -> str:
-    match = re.match(r"unknown route '(.*)'", str(exc))
-    return unknown_route(match.group(1), _routes(state, chosen)) if match else str(exc)
+    from cqp_graph.analyses.decisions import UnknownRoute
+
+    return unknown_route(exc.route, _routes(state, chosen)) if isinstance(exc, UnknownRoute) else str(exc)
 
 
 def _decision_error(state, chosen, route, status, headers, values, **extra) -> HTMLResponse:
