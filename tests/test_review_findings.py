@@ -224,3 +224,35 @@ def test_the_rule_book_refuses_an_unknown_route_in_french(knowledge):
         RuleBook.load(knowledge, "itinéraire", FIRST)
     assert caught.value.route == "itinéraire" and caught.value.known == routes
     assert str(caught.value) == f"voie « itinéraire » inconnue du référentiel {FIRST} (voies : {', '.join(routes)})"
+
+
+# -- F12, F19, F11 (the coordinator's files) ----------------------------------------------------------------
+
+def test_an_unknown_ontology_extension_is_not_found(app_client):
+    from cqp_graph.web.formats import EXTENSIONS
+
+    assert app_client.get("/ontology.zzz").status_code == 404
+    for ext, media in EXTENSIONS.items():  # each known one still answers in its format
+        answer = app_client.get(f"/ontology.{ext}")
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(media), ext
+
+
+def test_a_dump_is_the_file_itself_as_an_attachment(app_client, dist_dir):
+    from cqp_graph.publish.formats import DUMPS
+
+    for name, (_fmt, media) in DUMPS.items():
+        answer = app_client.get(f"/dumps/{name}")
+        assert answer.status_code == 200
+        assert answer.content == (dist_dir / name).read_bytes()
+        assert answer.headers["content-type"].startswith(media)
+        assert answer.headers["content-disposition"].startswith("attachment") and name in \
+            answer.headers["content-disposition"]
+
+
+def test_store_folder_names_ending_in_a_newline_are_not_ours():
+    from cqp_graph.query import folder_store
+
+    assert folder_store.VERSION.match("v-20261128T060000Z-1a2b3c4d")
+    assert folder_store.VERSION.match("v-20261128T060000Z-1a2b3c4d\n") is None
+    assert folder_store.LOADING.match(".loading-12-1a2b3c4d")
+    assert folder_store.LOADING.match(".loading-12-1a2b3c4d\n") is None

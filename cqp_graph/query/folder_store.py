@@ -43,8 +43,8 @@ import pyoxigraph as ox
 CURRENT = "current"
 MARKER = "cqp-graph-store.json"
 ENGINE = "oxigraph"
-VERSION = re.compile(r"^v-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
-LOADING = re.compile(r"^\.loading-([0-9]+)-[0-9a-f]{8}$")
+VERSION = re.compile(r"^v-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\Z")  # \Z: "$" would accept a final newline
+LOADING = re.compile(r"^\.loading-([0-9]+)-[0-9a-f]{8}\Z")
 
 
 class StoreFolderError(ValueError):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cqp_graph.publish.dumps import CONTEXT_FILE, CONTEXT_MEDIA_TYPE, DUMPS, dump_format
@@ -214,6 +214,8 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         from cqp_graph.web.formats import EXTENSIONS
 
         offered = ["text/html", *GRAPHS]
+        if ext is not None and ext not in EXTENSIONS:  # /ontology.zzz: no such document
+            return Response("Format de l'ontologie inconnu.\n", status_code=404, media_type="text/plain; charset=utf-8")
         media = EXTENSIONS.get(ext or "") or from_format_param(request.query_params.get("format")) or \
             choose(request.headers.get("accept"), offered)
         if media not in offered:
@@ -320,8 +322,8 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
         if not path.exists():
             return Response("Aucun fichier de ce nom.\n", status_code=404, media_type="text/plain; charset=utf-8")
         media = DUMPS[name][1] if name in DUMPS else SKOS_MEDIA_TYPE if name == SKOS_FILE else CONTEXT_MEDIA_TYPE
-        return Response(path.read_bytes(), media_type=charset(media),
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        # streamed from the file (a register-sized dump is not read into memory per request)
+        return FileResponse(path, media_type=charset(media), filename=name, content_disposition_type="attachment")
 
     app.include_router(linked_data.router(lambda request: request.app.state.cqp))
     return app
