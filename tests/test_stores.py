@@ -900,3 +900,24 @@ def test_an_import_stating_something_about_the_referential_is_refused(kind, buil
     message = str(refused.value)
     assert str(evil) in message and "import refusé" in message and mission in message
     assert "1 triplet" in message  # the fiche of its own is not blamed
+
+
+def test_a_named_graph_is_never_written_over_a_graph_cqp_graph_did_not_write(built, settings, imports, own_oxigraph):
+    target = dataclasses.replace(settings, store=f"{own_oxigraph}/query", store_gsp="")
+    store = remote_store.RemoteStore.from_settings(target, read=False)
+    stranger = b'<http://example.org/s> <http://example.org/p> "not ours" .\n'
+    store.put_graph(STRANGER, stranger)
+    first = publish_to_store(target, built)
+    with pytest.raises(remote_store.StoreError) as refused:
+        publish_to_store(target, built, named=[(STRANGER, imports[0])])
+    assert STRANGER in str(refused.value) and "rien n'a été publié" in str(refused.value)
+    assert store.get_graph(STRANGER) == stranger  # untouched
+    assert remote_store.RemoteStore.from_settings(target).publication.load_id == first
+    # a graph IRI of its own: published, and published again over itself (ours now)
+    ours = "http://example.org/graph/rncp-import"
+    publish_to_store(target, built, named=[(ours, imports[0])])
+    second = publish_to_store(target, built, named=[(ours, imports[1])])
+    assert remote_store.RemoteStore.from_settings(target).publication.load_id == second
+    assert set(ox.parse(store.get_graph(ours), format=ox.RdfFormat.N_TRIPLES)) == \
+        set(ox.parse(path=str(imports[1]), format=ox.RdfFormat.TURTLE))
+    assert not store.has_graph("http://example.org/graph/never-written")

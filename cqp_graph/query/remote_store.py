@@ -19,9 +19,11 @@ unchanged on a triple store someone else runs (Oxigraph server, Fuseki, GraphDB,
 * only the configured URLs are ever contacted: no redirect is followed, no proxy from the environment used.
 
 Publishing (`publish`): every graph is PUT under a fresh name, then the manifest graph naming them is PUT
-(the commit point: a reader sees the old publication or the new one, never half of one). The graphs: one
-named graph per load (a release) for the validated referentials; the named graphs asked for (`--graph-data`,
-e.g. an RNCP import kept apart) under their own IRI; and, when imports are merged into the default graph
+(the commit point: a reader sees the old publication or the new one, never half of one) — except the named
+graphs asked for (`--graph-data`, e.g. an RNCP import kept apart), written in place under their own IRI: a
+reader may see such a graph's new content before the manifest, and a graph of that IRI that no manifest of
+ours names (not written by cqp-graph) is refused before anything is written. The graphs: one
+named graph per load (a release) for the validated referentials; those named graphs; and, when imports are merged into the default graph
 (`--file`), one graph per load holding the referentials and those imports together — not one graph per
 import unioned by `default-graph-uri`, because a union of graphs keeps a triple twice when two graphs hold
 it (measured: the shipped referential and the RNCP/RS extracts share 5 triples, and COUNT(*) then differed
@@ -464,6 +466,17 @@ class RemoteStore:
                 return None
             raise
 
+    def has_graph(self, graph: str) -> bool:
+        """Whether the store holds the named graph `graph` (a Graph Store Protocol HEAD: nothing is downloaded)."""
+        request = urllib.request.Request(self._graph_url(graph), method="HEAD")
+        try:
+            self._send(request, self.timeout, 1 << 16)
+        except StoreError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def put_graph(self, graph: str, data: bytes | Path, method: str = "PUT") -> None:
         """Replace (PUT) or add to (POST) the named graph `graph`: `data` N-Triples bytes, or an N-Triples or
         Turtle file (streamed)."""
@@ -575,6 +588,11 @@ def publish(store: RemoteStore, build_nt: bytes, findings: bytes, merged: list[P
     """Publish a validated build (N-Triples), merged imports and named graphs; the manifest PUT last."""
     load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
     old = store.read_manifest()
+    ours = set(old.default) | set(old.named) | set(old.previous) | ({old.build} if old.build else set())
+    for iri, _path in named:  # a named graph is written in place: never over a graph cqp-graph did not write
+        if iri not in ours and store.has_graph(iri):
+            raise StoreError(f"le magasin {store.endpoint} contient déjà un graphe <{iri}> qu'aucune publication de "
+                             "cqp-graph n'a écrit : choisissez une autre IRI pour --graph-data (rien n'a été publié)")
     build = f"urn:cqp-graph:graph:{load_id}:referentials"
     progress(f"graphe des référentiels → <{build}>")
     store.put_graph(build, build_nt)
