@@ -129,6 +129,9 @@ class Settings:
                             "SPARQL worker processes of the server (each holds a copy of the graph)")
     worker_memory: int = _setting("CQP_GRAPH_WORKER_MEMORY", 512 * 2**20,
                                   "bytes of memory a SPARQL worker may use past its copy of the graph (0: unbounded)")
+    worker_start_timeout: float = _setting("CQP_GRAPH_WORKER_START_TIMEOUT", 600.0,
+                                           "seconds a SPARQL worker may take to load its copy of the graph (in "
+                                           "memory: grows with the graph) and say it is ready")
     max_result_bytes: int = _setting("CQP_GRAPH_MAX_RESULT_BYTES", 16 * 2**20,
                                      "bytes of RDF terms one SPARQL result may hold before it is truncated")
     max_query_depth: int = _setting("CQP_GRAPH_MAX_QUERY_DEPTH", 128, "deepest nesting of brackets in a SPARQL query")

@@ -921,3 +921,20 @@ def test_a_named_graph_is_never_written_over_a_graph_cqp_graph_did_not_write(bui
     assert set(ox.parse(store.get_graph(ours), format=ox.RdfFormat.N_TRIPLES)) == \
         set(ox.parse(path=str(imports[1]), format=ox.RdfFormat.TURTLE))
     assert not store.has_graph("http://example.org/graph/never-written")
+
+
+def test_a_worker_slower_to_start_than_allowed_is_said_with_its_setting(dist_dir):
+    import asyncio
+
+    from cqp_graph.web.executor import Executor, ExecutorUnavailable, Source, WorkerConfig
+
+    async def start(seconds):
+        pool = Executor([Source(str(dist_dir / "graph.nt"))], size=1, config=WorkerConfig(start_timeout=seconds))
+        try:
+            await pool.start()
+            return pool.health()["workers"]["ready"]
+        finally:
+            await pool.stop()
+    with pytest.raises(ExecutorUnavailable, match="pas prêt en 0.001 s, CQP_GRAPH_WORKER_START_TIMEOUT"):
+        asyncio.run(start(0.001))
+    assert asyncio.run(start(120)) == 1

@@ -121,14 +121,17 @@ class _Worker:
         except OSError:
             pass  # it died at once: wait_ready says so with its exit code
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 600.0) -> None:
         try:
             message = self.conn.recv() if self.conn.poll(timeout) else None
         except (EOFError, OSError):
             message = None
         if not (isinstance(message, tuple) and message[0] == "ready"):
+            died = not self.alive()
             self.kill()
-            raise ExecutorUnavailable(f"un processus SPARQL n'a pas démarré (code de sortie {self.process.returncode})")
+            why = f"code de sortie {self.process.returncode}" if died else \
+                f"pas prêt en {timeout:g} s, CQP_GRAPH_WORKER_START_TIMEOUT"
+            raise ExecutorUnavailable(f"un processus SPARQL n'a pas démarré ({why})")
         self.isolated = message[2]
 
     def alive(self) -> bool:
@@ -181,7 +184,7 @@ class Executor:
         loop = asyncio.get_running_loop()
         worker = _Worker(self.sources, self.config, self.generation)
         try:
-            await loop.run_in_executor(None, worker.wait_ready)
+            await loop.run_in_executor(None, worker.wait_ready, self.config.start_timeout)
         except ExecutorUnavailable as exc:
             self.failed_starts += 1
             self.last_failure = str(exc)

@@ -387,7 +387,8 @@ class ServerState:
 
 def _worker_config(settings: Settings) -> WorkerConfig:
     return WorkerConfig(memory=settings.worker_memory, service_allow=settings.service_allow,
-                        max_depth=settings.max_query_depth, max_chain=settings.max_query_chain)
+                        max_depth=settings.max_query_depth, max_chain=settings.max_query_chain,
+                        start_timeout=settings.worker_start_timeout)
 
 
 def takes_referential(query) -> bool:

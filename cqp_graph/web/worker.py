@@ -50,6 +50,7 @@ class WorkerConfig:
     service_allow: tuple[str, ...] = ()  # SERVICE endpoint IRIs a query may call
     max_depth: int = 128                # deepest nesting of { } ( ) [ ] in a query
     max_chain: int = 500                # longest chain the engine's parser nests (see `_chain`)
+    start_timeout: float = 600.0        # seconds a worker may take to load its graph and say it is ready
 
 
 @dataclass
