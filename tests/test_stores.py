@@ -938,3 +938,26 @@ def test_a_worker_slower_to_start_than_allowed_is_said_with_its_setting(dist_dir
     with pytest.raises(ExecutorUnavailable, match="pas prêt en 0.001 s, CQP_GRAPH_WORKER_START_TIMEOUT"):
         asyncio.run(start(0.001))
     assert asyncio.run(start(120)) == 1
+
+
+def test_a_version_carries_its_search_index_built_from_what_it_holds(folder_settings, on_disk):
+    import xml.etree.ElementTree as ET
+
+    from cqp_graph.query.search import SEARCH_FILE, SearchIndex
+
+    written = folder_store.current(Path(folder_settings.store)).folder / SEARCH_FILE
+    assert written.is_file()
+    opened, built_now = SearchIndex.from_bytes(written.read_bytes()), SearchIndex.build(on_disk.knowledge)
+    title = ET.parse(RNCP).getroot().find("FICHE/INTITULE").text  # an imported fiche is in it
+    mission = on_disk.knowledge.rows("missions")[0]
+    for q in (title, mission["label"], mission["code"], "reclamation"):
+        assert [h.as_dict() for h in opened.search(q, limit=20)] == [h.as_dict() for h in built_now.search(q, limit=20)]
+    assert any(h.label == title for h in opened.search(title, limit=20))
+
+
+def test_the_server_on_a_folder_answers_searches_from_the_version_index(disk_server):
+    import xml.etree.ElementTree as ET
+
+    title = ET.parse(RNCP).getroot().find("FICHE/INTITULE").text
+    hits = httpx.get(disk_server + "/api/search", params={"q": title, "limit": 20}, timeout=30).json()
+    assert title in [h["label"] for h in hits]

@@ -22,6 +22,7 @@ import secrets
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import pyoxigraph as ox
 
@@ -31,6 +32,8 @@ from cqp_graph.graph.pipeline import BuiltGraph, InvalidGraph, Progress
 from cqp_graph.publish import atomic
 from cqp_graph.publish.dumps import dist_payloads
 from cqp_graph.query import remote_store
+from cqp_graph.query.knowledge import Knowledge
+from cqp_graph.query.search import SEARCH_FILE, SearchIndex
 from cqp_graph.query.folder_store import (CURRENT, ENGINE, LOADING, MARKER, VERSION, StoreFolderError, Version,
                                          check_folder, current, ours, unread)
 from cqp_graph.query.store import FOLDER, REMOTE, store_from_graph, store_kind
@@ -48,7 +51,7 @@ def publish_to_store(settings: Settings, built: BuiltGraph, merged: list[Path] =
     if kind == FOLDER:
         files = dist_payloads(built.graph, settings.base, {"validation.json": built.findings_json()})
         version = load_folder(Path(settings.store), settings.base, nt, files, list(merged), list(named),
-                              progress=say)
+                              progress=say, derived={SEARCH_FILE: lambda store: search_index_bytes(store, settings)})
         return str(version.folder)
     if kind == REMOTE:
         store = remote_store.RemoteStore.from_settings(settings, read=False)
@@ -62,6 +65,12 @@ def publish_to_store(settings: Settings, built: BuiltGraph, merged: list[Path] =
         publication = remote_store.publish(store, nt, built.findings_json(), list(merged), list(named), progress=say)
         return publication.load_id
     raise ValueError("CQP_GRAPH_STORE=memory: nothing to load (the graph is built when it is read)")
+
+
+def search_index_bytes(store: ox.Store, settings: Settings) -> bytes:
+    """The search index of everything a version holds (referentials and imports), as the server would build it at
+    its start (`cqp_graph.query.search`): built once here, opened by every server on the version."""
+    return SearchIndex.build(Knowledge.over(store, settings)).to_bytes()
 
 
 def _alive(pid: int) -> bool:
@@ -81,9 +90,11 @@ def _staged(folder: Path) -> bool:
 
 
 def load_folder(root: Path, base: str, build_nt: bytes, files: dict[str, bytes], merged: list[Path] = (),
-         named: list[tuple[str, Path]] = (), progress=lambda _m: None) -> Version:
+         named: list[tuple[str, Path]] = (), progress=lambda _m: None,
+         derived: dict[str, Callable[[ox.Store], bytes]] | None = None) -> Version:
     """Write a new version holding the validated build (N-Triples), the imports and `files` (its dumps, its
-    findings `validation.json`, by name), then make it current."""
+    findings `validation.json`, by name), and the files `derived` computes from the loaded store (the search
+    index), then make it current."""
     root = Path(root)
     check_folder(root)
     with atomic.locked(root):
@@ -114,6 +125,9 @@ def load_folder(root: Path, base: str, build_nt: bytes, files: dict[str, bytes],
             store.flush()
             store.optimize()
             triples = len(store)
+            for file_name, compute in (derived or {}).items():  # written now, not by each server at its start
+                progress(f"{file_name}")
+                files = {**files, file_name: compute(store)}
             del store
             gc.collect()  # pyoxigraph closes RocksDB when the store is dropped
             for file_name, payload in {**files, "graph.nt": build_nt}.items():

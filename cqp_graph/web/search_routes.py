@@ -1,6 +1,8 @@
 """Search on the server: `/api/search` (JSON) and the `/search` page, over an index built when the server starts.
 
-`router(state)` builds the served graph's search index (`cqp_graph.query.search.SearchIndex`, in memory) and
+`router(state)` builds the served graph's search index (`cqp_graph.query.search.SearchIndex`, in memory) — or, on
+an on-disk store, opens the one `cqp-graph load` built with the version (`search.sqlite` in its folder: at 25,000
+fiches, asking the store for every document takes half a minute, which would delay every start) — and
 returns the routes; `index_of(state)` is that index, for other routes that filter a list by text
 (`/api/competences?q=`). The menu's search box (templates/base.html.j2) sends its form to `/search` and, with
 JavaScript, asks `/api/search` for suggestions as one types (static/search.js).
@@ -23,7 +25,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from cqp_graph.present.render import template
-from cqp_graph.query.search import SearchIndex
+from cqp_graph.query.search import SEARCH_FILE, SearchIndex
+from cqp_graph.query.store import FOLDER, store_kind
 from cqp_graph.web import paging
 from cqp_graph.web.api_routes import json_bytes
 from cqp_graph.web.linked_data import Links
@@ -61,7 +64,11 @@ def index_of(state: ServerState) -> SearchIndex:
             for old in [k for k in _INDEXES if k[0] == id(state)]:  # an earlier version's
                 del _INDEXES[old]
             started = time.perf_counter()
-            index = SearchIndex.build(state.knowledge)
+            written = state.graph_file.parent / SEARCH_FILE
+            if store_kind(state.settings.store) == FOLDER and written.is_file():
+                index = SearchIndex.from_bytes(written.read_bytes())  # `cqp-graph load` built it with the version
+            else:
+                index = SearchIndex.build(state.knowledge)
             index.build_seconds = time.perf_counter() - started
             _INDEXES[key] = index
             weakref.finalize(state, _INDEXES.pop, key, None)
