@@ -333,3 +333,24 @@ def test_to_json_takes_a_table_or_any_value(three):
     assert json.loads(to_json(table)) == table.rows
     assert to_json({"a": Decimal("1.5"), "picture": b"\x89PNG", "é": [1]}, indent=None) == \
         '{"a": "1.5", "picture": null, "é": [1]}'
+
+
+def test_rdf_terms_become_the_python_values_their_datatypes_say():
+    import pyoxigraph as ox
+
+    from cqp_graph.query.store import to_python
+
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+
+    def typed(value, name):
+        return ox.Literal(value, datatype=ox.NamedNode(xsd + name))
+    cases = [(typed("42", "integer"), 42), (typed("7", "nonNegativeInteger"), 7), (typed("3", "int"), 3),
+             (typed("2.0", "decimal"), 2), (typed("2.5", "decimal"), 2.5), (typed("2.0", "double"), 2.0),
+             (typed("1.5", "float"), 1.5), (typed("true", "boolean"), True), (typed("1", "boolean"), True),
+             (typed("false", "boolean"), False), (ox.Literal("M3"), "M3"), (ox.Literal("mission", language="fr"),
+                                                                            "mission"),
+             (typed("2026-11-28", "date"), "2026-11-28"), (ox.NamedNode("http://example.org/x"),
+                                                          "http://example.org/x"), (None, None)]
+    for term, expected in cases:
+        got = to_python(term)
+        assert got == expected and type(got) is type(expected), (term, got)

@@ -346,7 +346,7 @@ def run_select(store: ox.Store, sparql: str, base: str, substitutions=None) -> T
     if isinstance(result, (ox.QueryBoolean, ox.QueryTriples)) or not hasattr(result, "variables"):
         raise QueryError("a named query must be a SELECT query")  # (a remote store's SELECT is a SelectResult)
     columns = [v.value for v in result.variables]
-    rows = [{c: to_python(solution[c]) for c in columns} for solution in result]
+    rows = [dict(zip(columns, map(to_python, solution))) for solution in result]  # values in `columns` order
     return Table(columns, rows)
 
 

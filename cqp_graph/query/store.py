@@ -44,19 +44,25 @@ def store_from_file(path: Path) -> ox.Store:
     return store
 
 
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _decimal(value: str):
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+#: datatype IRI -> how its lexical form becomes a Python value (every other literal is its text)
+_CONVERT = {**{_XSD + t: int for t in ("integer", "int", "long", "nonNegativeInteger", "positiveInteger")},
+            _XSD + "decimal": _decimal, _XSD + "double": float, _XSD + "float": float,
+            _XSD + "boolean": lambda value: value in ("true", "1")}
+
+
 def to_python(term):
     """A plain Python value for an RDF term: int, float, bool or str (IRIs as strings)."""
     if term is None:
         return None
     if isinstance(term, ox.Literal):
-        dt = term.datatype.value if term.datatype else ""
-        value = term.value
-        if dt.endswith(("#integer", "#int", "#long", "#nonNegativeInteger", "#positiveInteger")):
-            return int(value)
-        if dt.endswith(("#decimal", "#double", "#float")):
-            number = float(value)
-            return int(number) if number.is_integer() and dt.endswith("#decimal") else number
-        if dt.endswith("#boolean"):
-            return value in ("true", "1")
-        return value
+        convert = _CONVERT.get(term.datatype.value)
+        return term.value if convert is None else convert(term.value)
     return term.value
