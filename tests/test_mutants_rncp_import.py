@@ -5,7 +5,9 @@ is read here from the XML with ElementTree (field by field, as flux 4.1 names th
 its public entry `import_rncp(path, output, base)` and its Turtle output parsed back. A second part sends
 fiches broken on purpose (a number, a level, ACTIF, a date, a SIRET, a block code, a block of another fiche,
 missing titles) and checks each problem names the fiche's position and number and the field at fault, and
-that what is well-formed in the fiche is kept.
+that what is well-formed in the fiche is kept. A third part checks the shapes compiled to Python against pyshacl
+on shapes and data the shipped ones do not exercise (each expectation is pyshacl's own finding), and the
+output file, batches, progress and locale.
 """
 
 from __future__ import annotations
@@ -515,3 +517,251 @@ def test_language_tags_are_written_as_the_shapes_expect(tmp_path):
     assert set(tags) == {"fr"} and tags["fr"] > 100
     predicates = {line.split(" ")[1] for line in lines if line.endswith('"@fr .')}
     assert {f"<{CQP}competenceListText>", f"<{CQP}itemText>", f"<{CQP}assessmentText>"} <= predicates
+
+
+# -- the compiled shape checks, on shapes and data the shipped ones do not exercise -------------------------------
+# Each expectation is pyshacl's (through `validate_graph`), run on the same data and shapes: the compiled checks
+# must report the same (focus, message) pairs, whatever the shape uses.
+
+SHAPES_HEAD = """@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix cqp: <https://w3id.org/cqp-graph/ontology#> .
+@prefix ex: <https://example.org/shapes#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> . """
+
+
+def same_as_pyshacl(data: Graph, shapes_text: str) -> Counter:
+    """The compiled checks' violations on `data`, asserted equal to pyshacl's; pyshacl's are returned."""
+    from cqp_graph.exchange.rncp_import import ShapeChecks, as_term
+    from cqp_graph.graph.validate import validate_graph
+
+    shapes = Graph().parse(data=SHAPES_HEAD + shapes_text, format="turtle")
+    index: dict = {}
+    for s, p, o in data:
+        index.setdefault(str(s), {}).setdefault(str(p), {})[as_term(o)] = None
+    ours = Counter(ShapeChecks(shapes).violations(index))
+    theirs = Counter((f.focus, f.message) for f in validate_graph(data, shapes).violations)
+    assert ours == theirs
+    return theirs
+
+
+def imported_graph(tmp_path, body: str) -> Graph:
+    path = tmp_path / "one.xml"
+    path.write_text(f"<FICHES>{body}</FICHES>", encoding="utf-8")
+    return imported(path, tmp_path)[1]
+
+
+def test_a_message_in_another_language_than_french_is_not_the_one_shown(tmp_path):
+    """A shape whose only sh:message is in English: the report's sentence is the French one pyshacl's report
+    gets (the generated French wording), not the English message."""
+    graph = imported_graph(tmp_path, fiche("RNCP100", "<INTITULE>T</INTITULE>"))
+    found = same_as_pyshacl(graph, """ex:S a sh:NodeShape ; sh:targetClass cqp:RegisterRecord ;
+        sh:property [ sh:path cqp:recordNumber ; sh:minCount 2 ; sh:message "Two numbers."@en ] .""")
+    assert len(found) == 1 and not any("Two numbers." in message for _, message in found)
+
+
+def test_pattern_flags_other_than_i_do_not_ignore_case(tmp_path):
+    """sh:flags "s" (no i): "^rncp" does not match "RNCP100", so the record breaks the shape; with "i" it does not."""
+    graph = imported_graph(tmp_path, fiche("RNCP100", "<INTITULE>T</INTITULE>"))
+    shape = """ex:S a sh:NodeShape ; sh:targetClass cqp:RegisterRecord ;
+        sh:property [ sh:path cqp:recordNumber ; sh:pattern "^rncp" ; sh:flags "{flags}" ; sh:message "Casse."@fr ] ."""
+    assert same_as_pyshacl(graph, shape.format(flags="s")) == Counter({(f"{BASE}rncp/RNCP100", "Casse."): 1})
+    assert same_as_pyshacl(graph, shape.format(flags="si")) == Counter()
+
+
+def test_a_literal_focus_node_has_no_properties_even_when_its_text_is_an_iri(tmp_path):
+    """Focus nodes from sh:targetObjectsOf may be literals: a literal has no values on any path, even when its
+    text is the IRI of a subject of the data (here ID_FICHE written as the record's own IRI)."""
+    record = f"{BASE}rncp/RNCP100"
+    graph = imported_graph(tmp_path, f"<FICHE><ID_FICHE>{record}</ID_FICHE><NUMERO_FICHE>RNCP100</NUMERO_FICHE>"
+                                     "<INTITULE>T</INTITULE></FICHE>")
+    assert (URIRef(record), CQP.recordId, Literal(record)) in graph and (URIRef(record), CQP.recordNumber, None) in graph
+    found = same_as_pyshacl(graph, """ex:S a sh:NodeShape ; sh:targetObjectsOf cqp:recordId ;
+        sh:property [ sh:path cqp:recordNumber ; sh:minCount 1 ; sh:message "Sans numéro."@fr ] .""")
+    assert found == Counter({(record, "Sans numéro."): 1})
+
+
+def test_a_subject_without_a_type_is_no_focus_of_a_class_target():
+    """Data where one subject has no rdf:type: a class target ignores it (and the typed one breaks the shape)."""
+    data = Graph().parse(data="""<https://example.org/a> <https://example.org/p> "x" .
+        <https://example.org/b> a <https://example.org/C> .""", format="turtle")
+    found = same_as_pyshacl(data, """ex:S a sh:NodeShape ; sh:targetClass <https://example.org/C> ;
+        sh:property [ sh:path <https://example.org/p> ; sh:minCount 1 ; sh:message "Sans p."@fr ] .""")
+    assert found == Counter({("https://example.org/b", "Sans p."): 1})
+
+
+def test_datatypes_and_languages_of_iris_and_tagged_texts(tmp_path):
+    """sh:datatype and sh:languageIn on values the shipped shapes never give them: an IRI has no datatype and no
+    language (both fail), a French title is an rdf:langString (not an xsd:string)."""
+    graph = imported_graph(tmp_path, fiche("RNCP100", "<INTITULE>Titre</INTITULE><CERTIFICATEURS><CERTIFICATEUR>"
+                                                      "<NOM_CERTIFICATEUR>Un</NOM_CERTIFICATEUR></CERTIFICATEUR>"
+                                                      "</CERTIFICATEURS>"))
+    record = f"{BASE}rncp/RNCP100"
+    found = same_as_pyshacl(graph, """@prefix dct: <http://purl.org/dc/terms/> .
+        @prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+        ex:S a sh:NodeShape ; sh:targetClass cqp:RegisterRecord ;
+            sh:property [ sh:path dct:title ; sh:datatype rdf:langString ; sh:message "Titre étiqueté."@fr ] ;
+            sh:property [ sh:path dct:title ; sh:datatype xsd:string ; sh:message "Titre simple."@fr ] ;
+            sh:property [ sh:path cqp:certifier ; sh:datatype xsd:string ; sh:message "Certificateur typé."@fr ] ;
+            sh:property [ sh:path cqp:certifier ; sh:languageIn ( "fr" ) ; sh:message "Certificateur en français."@fr ] .""")
+    assert found == Counter({(record, "Titre simple."): 1, (record, "Certificateur typé."): 1,
+                             (record, "Certificateur en français."): 1})
+
+
+def test_the_shipped_shapes_are_compiled_not_handed_to_pyshacl():
+    """The import's own shapes use only what the compiled checks cover, so a batch is checked without building
+    an RDF graph (pyshacl is the fallback for other shapes, not the way the shipped ones are checked)."""
+    from cqp_graph.exchange.rncp_import import BatchChecker, ImportReport, ShapeChecks
+
+    shapes = Graph().parse(ROOT / "shapes" / "rncp" / "rncp.ttl", format="turtle")
+    checker = BatchChecker(shapes, ImportReport())
+    assert isinstance(checker.checks, ShapeChecks)
+    assert len(checker.checks.nodes) == len(set(shapes.subjects(URIRef("http://www.w3.org/ns/shacl#targetClass")))
+                                            | set(shapes.subjects(URIRef("http://www.w3.org/ns/shacl#targetNode")))
+                                            | set(shapes.subjects(URIRef("http://www.w3.org/ns/shacl#targetSubjectsOf")))
+                                            | set(shapes.subjects(URIRef("http://www.w3.org/ns/shacl#targetObjectsOf"))))
+
+
+def test_shapes_pyshacl_checks_see_every_fiche_of_a_batch(tmp_path):
+    """With a shape the compiled checks do not cover (sh:maxLength), a batch of several fiches goes to pyshacl
+    as one graph: each fiche's violation is reported with its fiche, the same as pyshacl finds on the output."""
+    from cqp_graph.graph.validate import validate_graph
+
+    extra = SHAPES_HEAD + """ex:Short a sh:NodeShape ; sh:targetClass cqp:RegisterRecord ;
+        sh:property [ sh:path cqp:recordNumber ; sh:maxLength 5 ; sh:message "Numéro trop long."@fr ] ."""
+    shapes = Graph().parse(ROOT / "shapes" / "rncp" / "rncp.ttl", format="turtle").parse(data=extra, format="turtle")
+    path = tmp_path / "three.xml"
+    path.write_text("<FICHES>" + "".join(fiche(n, "<INTITULE>T</INTITULE>") for n in ("RNCP100", "RS2", "RNCP300"))
+                    + "</FICHES>", encoding="utf-8")
+    report = import_rncp(path, tmp_path / "out.nt", BASE, shapes=shapes, batch=200)
+    too_long = [str(p) for p in report.problems if "Numéro trop long." in str(p)]
+    assert too_long == [f"fiche #{i} ({n}): forme non respectée (SHACL) sur {BASE}rncp/{n} : Numéro trop long."
+                        for i, n in ((1, "RNCP100"), (3, "RNCP300"))]
+    output = Graph().parse(tmp_path / "out.nt", format="nt")
+    expected = Counter((f.focus, f.message) for f in validate_graph(output, shapes).violations)
+    assert Counter((p.message.split(" sur ", 1)[1].split(" : ", 1)[0], p.message.split(" : ", 1)[1])
+                   for p in report.problems if "SHACL" in p.message) == expected
+
+
+def test_a_fiche_s_violations_come_by_resource_then_message(tmp_path):
+    """Within one fiche, the violations are listed resource by resource (IRIs in order), each resource's
+    messages in order: RNCP300's certifier (…/organisation/…) before the record itself (…/rncp/…), though the
+    certifier's message would sort between the record's two."""
+    from cqp_graph.config import Settings
+    from cqp_graph.graph.assemble import load_input_shapes
+
+    settings = Settings.from_env(root=ROOT, data_dir=ROOT / "data", dist_dir=tmp_path / "dist")
+    path = tmp_path / "broken.xml"
+    path.write_text(f"<FICHES>{BROKEN}</FICHES>", encoding="utf-8")
+    report = import_rncp(path, tmp_path / "out.nt", BASE, shapes=load_input_shapes(settings, "rncp", "rncp"))
+    record, org = f"{BASE}rncp/RNCP300", f"{BASE}organisation/name-cole-d-t"
+    pairs = [(org, "Un SIRET a 14 chiffres."), (record, "Le niveau s'écrit NIV1 à NIV8."),
+             (record, "Une fiche a un intitulé.")]
+    assert sorted(pairs) == pairs and sorted(pairs, key=lambda p: p[1]) != pairs
+    assert [str(p) for p in report.problems if "SHACL" in str(p)] == \
+        [f"fiche #3 (RNCP300): forme non respectée (SHACL) sur {focus} : {message}" for focus, message in pairs]
+
+
+def test_a_block_code_is_one_segment_of_its_iri(tmp_path):
+    """A block code becomes one path segment (RFC 3986's pchar): letters, digits, sub-delimiters, ":" and "@"
+    stay as written; "/" (which would start another segment), spaces and other characters are percent-encoded."""
+    code = "A:B@C/D(1)+E=F é"
+    expected = "A:B@C%2FD(1)+E=F%20%C3%A9"  # written here by the rule above, "é" as its UTF-8 bytes
+    body = (f"<INTITULE>T</INTITULE><CORRESPONDANCES><CORRESPONDANCE><SOURCE><BLOC_COMPETENCES><CODE>{code}</CODE>"
+            "</BLOC_COMPETENCES></SOURCE></CORRESPONDANCE></CORRESPONDANCES>")
+    graph = imported_graph(tmp_path, fiche("RNCP100", body))
+    node = URIRef(f"{BASE}rncp/RNCP100/correspondence/1")
+    assert set(graph.objects(node, CQP.sourceBlock)) == {URIRef(f"{BASE}rncp/block/{expected}")}
+
+
+def test_a_block_without_a_code_is_reported_with_an_empty_code(tmp_path):
+    """A block with no CODE element, or an empty one: dropped, the message showing nothing between the quotes."""
+    blocks = ("<BLOCS_COMPETENCES><BLOC_COMPETENCES><LIBELLE>Sans code</LIBELLE></BLOC_COMPETENCES>"
+              "<BLOC_COMPETENCES><CODE> </CODE><LIBELLE>Code vide</LIBELLE></BLOC_COMPETENCES></BLOCS_COMPETENCES>")
+    path = tmp_path / "nocode.xml"
+    path.write_text(f"<FICHES>{fiche('RNCP100', '<INTITULE>T</INTITULE>' + blocks)}</FICHES>", encoding="utf-8")
+    report, graph = imported(path, tmp_path)
+    assert [str(p) for p in report.problems] == [
+        f"fiche #1 (RNCP100): bloc #{i} : CODE «  » n'est pas RNCP…BC… : bloc écarté" for i in (1, 2)]
+    assert report.blocks == 0 and (None, CQP.hasBlock, None) not in graph
+
+
+def test_a_large_export_is_read_chunk_by_chunk(tmp_path):
+    """Progress advances while the file is read, not once at the end: a file several times larger than the XML
+    parser's read size is read (and reported) in several chunks, none of them the whole file."""
+    from cqp_graph.exchange.rncp_generate import generate_rncp
+
+    path = tmp_path / "big.xml"
+    generate_rncp(path, 300, seed=3)
+    size = path.stat().st_size
+    assert size > 4 * 65536, size
+    read = []
+    import_rncp(path, tmp_path / "big.nt", BASE, on_read=read.append)
+    assert sum(read) == size
+    assert len([n for n in read if n]) >= 4 and max(read) < size, read
+
+
+def test_every_batch_is_checked_when_it_is_full(tmp_path):
+    """Five fiches naming the same certifier without a name (foaf:name is required), in batches of two: the
+    batches are #1–#2, #3–#4 and #5, and the certifier is reported once per batch, with the batch's first fiche."""
+    from cqp_graph.config import Settings
+    from cqp_graph.graph.assemble import load_input_shapes
+
+    settings = Settings.from_env(root=ROOT, data_dir=ROOT / "data", dist_dir=tmp_path / "dist")
+    certifier = ("<INTITULE>T</INTITULE><CERTIFICATEURS><CERTIFICATEUR><SIRET_CERTIFICATEUR>12345678901234"
+                 "</SIRET_CERTIFICATEUR></CERTIFICATEUR></CERTIFICATEURS>")
+    numbers = [f"RNCP{n}" for n in range(1, 6)]
+    path = tmp_path / "five.xml"
+    path.write_text("<FICHES>" + "".join(fiche(n, certifier) for n in numbers) + "</FICHES>", encoding="utf-8")
+    org = f"{BASE}organisation/12345678901234"
+    batch = 2
+    firsts = [(i + 1, numbers[i]) for i in range(0, len(numbers), batch)]
+    assert firsts == [(1, "RNCP1"), (3, "RNCP3"), (5, "RNCP5")]
+    report = import_rncp(path, tmp_path / "out.nt", BASE, shapes=load_input_shapes(settings, "rncp", "rncp"),
+                         batch=batch)
+    assert [str(p).split(":", 1)[0] for p in report.problems if f"sur {org} :" in str(p)] == \
+        [f"fiche #{i} ({n})" for i, n in firsts]
+
+
+def test_the_output_is_utf_8_whatever_the_locale(tmp_path):
+    """Run under the plain C locale with Python's UTF-8 mode and locale coercion off (the preferred encoding is
+    then ASCII): accented titles are still written, as UTF-8."""
+    import os
+    import subprocess
+    import sys
+
+    title = "Hôtellerie-restauration : réceptionniste « été »"
+    path = tmp_path / "accents.xml"
+    path.write_text(f"<FICHES>{fiche('RNCP100', f'<INTITULE>{title}</INTITULE>')}</FICHES>", encoding="utf-8")
+    out = tmp_path / "out.nt"
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    script = ("import sys, locale; from cqp_graph.exchange.rncp_import import import_rncp; "
+              "print(locale.getpreferredencoding(False)); import_rncp(sys.argv[1], sys.argv[2], sys.argv[3])")
+    done = subprocess.run([sys.executable, "-c", script, str(path), str(out), BASE], env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # CPython on POSIX: with coercion and UTF-8 mode off, the C locale's preferred encoding is ASCII
+    assert done.stdout.split()[0].lower().replace("_", "-") in ("ansi-x3.4-1968", "ascii", "us-ascii"), done.stdout
+    graph = Graph().parse(out, format="nt")
+    assert (URIRef(f"{BASE}rncp/RNCP100"), DCTERMS.title, Literal(title, lang="fr")) in graph
+
+
+def test_a_syntax_error_after_a_skipped_fiche_names_the_fiche_it_cut(tmp_path):
+    """The fiche cut by a syntax error is counted after every fiche before it, the skipped ones included: a
+    good fiche, one without a number (skipped), one without a usable number (skipped), then the cut one: #4."""
+    text = ("<FICHES>\n" + fiche("RNCP100", "<INTITULE>Une</INTITULE>") + "\n<FICHE><INTITULE>Sans numéro</INTITULE>"
+            "</FICHE>\n" + fiche("XYZ", "<INTITULE>Faux</INTITULE>") + "\n" + fiche("RNCP200", "<INTITULE>Deux") + "\n")
+    path = tmp_path / "cut.xml"
+    path.write_text(text, encoding="utf-8")
+    before = text.split("<FICHE>")[1:-1]
+    report, _ = imported(path, tmp_path)
+    assert (report.fiches, report.skipped) == (1, 2)
+    syntax = [str(p) for p in report.problems if "erreur de syntaxe XML" in str(p)]
+    assert len(syntax) == 1 and syntax[0].startswith(f"fiche #{len(before) + 1}: "), syntax
+
+
+def test_a_language_range_star_accepts_any_tag_and_only_tagged_texts():
+    """sh:languageIn ( "*" ): SPARQL's langMatches, as SHACL defines it — any tagged text matches, an untagged one
+    does not (the compiled checks once took "*" as a tag of its own and refused every text)."""
+    data = Graph().parse(data='<https://example.org/a> <https://example.org/p> "un"@fr, "deux"@en-GB, "trois" .',
+                         format="turtle")
+    found = same_as_pyshacl(data, """ex:S a sh:NodeShape ; sh:targetSubjectsOf <https://example.org/p> ;
+        sh:property [ sh:path <https://example.org/p> ; sh:languageIn ( "*" ) ; sh:message "Langue."@fr ] .""")
+    assert found == Counter({("https://example.org/a", "Langue."): 1})  # « trois » alone

@@ -162,7 +162,6 @@ class RecordConverter:
     def __init__(self, base: str):
         self.base = base
         cqp = f"{base}ontology#"
-        self.cqp = cqp
         self.p = {name: cqp + name for name in (
             "RegisterRecord", "recordNumber", "rncpNumber", "rsNumber", "recordId", "abbreviation", "attestedCapacities",
             "abbreviationLabel", "levelCode", "levelLabel", "recordState", "registrationType", "active", "romeCode",
@@ -566,7 +565,8 @@ class ShapeChecks:
                 ok = value in param
             else:  # languageIn
                 lang = (value[2] or "").lower() if value[0] == "L" else ""
-                ok = bool(lang) and any(lang == r or lang.startswith(r + "-") for r in param)
+                # SPARQL's langMatches, as SHACL says: "*" matches any tag, a range matches itself and its subtags
+                ok = bool(lang) and any(r == "*" or lang == r or lang.startswith(r + "-") for r in param)
             if not ok:
                 failed.append(value)
         return failed
