@@ -8,6 +8,9 @@ the test writes, from the referential's CSV files and from the rule the module's
 - the programme is read under the input limits the settings give (CQP_GRAPH_INPUT_*), not the defaults;
 - with several referentials and none named, the report is refused, naming the missing `referential:`;
 - the API measures the programme sent in the request body (YAML or CSV), not a file on disk.
+- a programme graph measured without naming a referential is measured against the certification it names;
+- an Excel programme: read by the command from its file, by the site from its first bytes whatever its name,
+  and an error in a workbook sent to the API names it « programme.xlsx ».
 """
 
 from __future__ import annotations
@@ -161,3 +164,88 @@ def test_the_api_measures_the_programme_in_the_body(client, media, body):
     modules = r.json()["modules"]
     assert [(m["code"], m["title"], m["hours"], m["competences"]) for m in modules] == \
         [("MX7", "Dans la requête", 4.0, ["RC2", "RSF1"])]
+
+
+# -- a programme graph measured without naming a referential: the one the programme is for ------------------------
+
+def test_programme_coverage_measures_against_the_certification_the_programme_names(tmp_path):
+    """`programme_coverage` called without a referential, on a graph holding two: the programme's
+    cqp:forCertification chooses (its own referential's codes are the ones measured), not « the only one »."""
+    import yaml
+
+    from cqp_graph.analyses.coverage import programme_coverage
+    from cqp_graph.graph.assemble import load_input_shapes
+    from cqp_graph.graph.pipeline import run_pipeline
+    from cqp_graph.inputs.programme import load_programme
+
+    from .support import settings_for
+
+    data = two_referentials(tmp_path)
+    built = run_pipeline(settings_for(data, tmp_path / "out"))
+    shapes = load_input_shapes(built.settings, "programme")
+    names = sorted(p.name for p in data.iterdir() if p.is_dir())
+    assert len(names) == 2
+    for name in names:
+        codes = [r["code"] for r in csv_rows("competences.csv", data / name)]
+        doc = {"title": "Tout", "referential": name,
+               "modules": [{"code": "MOD1", "title": "Tout", "hours": 6, "competences": codes}]}
+        graph, programme, _ = load_programme("programme.yaml", built.knowledge, shapes, text=yaml.safe_dump(doc))
+        result = programme_coverage(built.knowledge, graph, programme)
+        assert result["referential"] == name
+        assert {c["code"] for c in result["competences"]} >= set(codes) and result["uncovered"] == [
+            c["code"] for c in result["competences"] if c["code"] not in codes]
+
+
+def test_an_api_error_about_a_workbook_names_it_as_a_workbook(client):
+    """An .xlsx body sent without a file name: an error in it names « programme.xlsx » (the format received),
+    not a YAML file; the unknown code is named too."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["code", "title", "hours", "competences"])
+    sheet.append(["MX7", "Dans le classeur", 4, "ZZ99"])
+    out = io.BytesIO()
+    book.save(out)
+    r = client.post("/api/coverage/programme", content=out.getvalue(),
+                    headers={"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             "accept": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "programme.xlsx" in r.text and "programme.yaml" not in r.text and "ZZ99" in r.text, r.text
+
+
+def workbook(rows) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+PROGRAMME_ROWS = [["code", "title", "hours", "competences"], ["MX8", "Au classeur", 6, "RC2|RSF1"]]
+
+
+def test_the_command_measures_an_excel_programme(tmp_path):
+    """`cqp-graph coverage programme.xlsx`: the workbook's module, hours and competences, as its cells give them."""
+    path = tmp_path / "programme.xlsx"
+    path.write_bytes(workbook(PROGRAMME_ROWS))
+    result = report(path)
+    (_, code, title, hours, competences), = [["", *row] for row in PROGRAMME_ROWS[1:]]
+    assert [(m["code"], m["title"], m["hours"], m["competences"]) for m in result["modules"]] == \
+        [(code, title, float(hours), competences.split("|"))]
+
+
+def test_the_site_reads_a_workbook_by_its_content_whatever_its_name(client):
+    """A workbook uploaded on the coverage page under a name without .xlsx is still read as a workbook (its first
+    bytes say so): the page shows the module, not a YAML error."""
+    r = client.post("/coverage", files={"fichier": ("mon-programme", workbook(PROGRAMME_ROWS))},
+                    headers={"accept": "text/html"})
+    assert r.status_code == 200, r.text[:2000]
+    assert "MX8" in r.text and "Au classeur" in r.text

@@ -759,9 +759,10 @@ def test_a_syntax_error_after_a_skipped_fiche_names_the_fiche_it_cut(tmp_path):
 
 def test_a_language_range_star_accepts_any_tag_and_only_tagged_texts():
     """sh:languageIn ( "*" ): SPARQL's langMatches, as SHACL defines it — any tagged text matches, an untagged one
-    does not (the compiled checks once took "*" as a tag of its own and refused every text)."""
-    data = Graph().parse(data='<https://example.org/a> <https://example.org/p> "un"@fr, "deux"@en-GB, "trois" .',
-                         format="turtle")
+    does not, nor does an IRI (the compiled checks once took "*" as a tag of its own and refused every text)."""
+    data = Graph().parse(data='<https://example.org/a> <https://example.org/p> "un"@fr, "deux"@en-GB, "trois", '
+                              '<https://example.org/b> .', format="turtle")
     found = same_as_pyshacl(data, """ex:S a sh:NodeShape ; sh:targetSubjectsOf <https://example.org/p> ;
         sh:property [ sh:path <https://example.org/p> ; sh:languageIn ( "*" ) ; sh:message "Langue."@fr ] .""")
-    assert found == Counter({("https://example.org/a", "Langue."): 1})  # « trois » alone
+    assert found == Counter({("https://example.org/a", "Langue."): 2})  # « trois » and the IRI
+
