@@ -100,13 +100,17 @@ def oxigraph(tmp_path_factory):
         need(_up(given), f"CQP_GRAPH_TEST_OXIGRAPH_URL={given} does not answer SPARQL")
         yield given
         return
+    yield from _oxigraph_server(tmp_path_factory.mktemp("oxigraph"), "--timeout-s", "5")
+
+
+def _oxigraph_server(folder: Path, *options: str):
+    """Start `oxigraph serve` on a free loopback port with its data in `folder`; yield its root URL; stop it."""
     binary = _oxigraph_binary()
     need(binary is not None, "the oxigraph server binary is not installed (pip install oxigraph, in the test extra)")
     port = free_port()
-    folder = tmp_path_factory.mktemp("oxigraph")
     log = open(folder / "server.log", "wb")
     process = subprocess.Popen([binary, "serve", "--location", str(folder / "data"), "--bind", f"127.0.0.1:{port}",
-                                "--timeout-s", "5"], stdout=log, stderr=subprocess.STDOUT)
+                                *options], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while not _up(url):
@@ -766,23 +770,7 @@ def _wait_for(client, served: str, seconds: float = 60.0) -> dict:
 @pytest.fixture
 def own_oxigraph(tmp_path):
     """A fresh Oxigraph server of this test's own (loads into it do not disturb the module's publication)."""
-    binary = _oxigraph_binary()
-    need(binary is not None, "the oxigraph server binary is not installed (pip install oxigraph, in the test extra)")
-    port = free_port()
-    log = open(tmp_path / "oxigraph.log", "wb")
-    process = subprocess.Popen([binary, "serve", "--location", str(tmp_path / "oxigraph-data"), "--bind",
-                                f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while not _up(url):
-        if process.poll() is not None or time.time() > deadline:
-            process.kill()
-            pytest.fail(f"oxigraph did not start: {(tmp_path / 'oxigraph.log').read_text(errors='replace')}")
-        time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(10)
-    log.close()
+    yield from _oxigraph_server(tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["folder", "remote"])
