@@ -494,3 +494,22 @@ def test_the_api_documents_each_parameter_with_its_served_bound(register):
     assert declared["/api/register/lineage"]["offset"]["maximum"] == settings.max_offset
     assert set(declared["/api/register/lineage"]) == {"fiche", "limit", "offset"}
     assert all("x-cqp-setting" not in schema for params in declared.values() for schema in params.values())
+
+
+def test_the_tf_idf_index_is_built_at_start_not_at_the_first_question(dist_dir, tmp_path):
+    import time
+
+    from cqp_graph.web import register_routes
+
+    need_shared(RNCP)
+    imported = tmp_path / "rncp.ttl"
+    assert not import_rncp(RNCP, imported, BASE).problems
+    with _client(dist_dir, [imported]) as client:  # no request is made
+        register = register_routes._register(client.app.state.cqp)
+        deadline = time.time() + 120
+        while register._index is None:
+            assert time.time() < deadline, "the register's index was not built at start"
+            time.sleep(0.05)
+        # the index built at start is the one the route answers from
+        assert client.get("/api/register/blocks", params={"top": 1}).status_code == 200
+        assert register._index is register_routes.index(client.app.state.cqp)

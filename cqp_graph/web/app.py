@@ -116,6 +116,10 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await state.executor.start()
+        from cqp_graph.web import register_routes
+
+        # the register's TF-IDF index, in a thread: the server answers meanwhile (the first /register/blocks waits)
+        asyncio.get_running_loop().run_in_executor(None, register_routes.warm, state)
         follower = None
         if store_kind(settings.store) != MEMORY and settings.store_refresh > 0:  # take up what a load publishes
             follower = asyncio.ensure_future(state.follow(settings.store_refresh))
