@@ -250,16 +250,19 @@ class ServerState:
 
         return RemoteStore.from_settings(self.settings).publication.load_id
 
-    def switch(self) -> bool:
-        """Serve what the store publishes now, if it is not what is served: the new version is opened (and its
-        findings read) first, then the knowledge layer, the dumps, the ETag and the SPARQL workers move to it
-        together and the response cache is emptied; a request in flight finishes on the version it started on.
-        True when it switched. Runs in a thread (it reads the new version); DataError (French) when the new
+    def newer(self) -> "ServerState | None":
+        """What the store publishes now, opened (its graph read, its findings, its store opened read-only), if it
+        is not what is served; None otherwise. Reads only: runs in a thread; DataError (French) when the new
         version cannot be opened — the old one is then still served."""
         origin = self.published()
         if origin is None or origin == self.built.origin:
-            return False
-        fresh = ServerState._published(self.settings, self.executor.size, self.cache_enabled)
+            return None
+        return ServerState._published(self.settings, self.executor.size, self.cache_enabled)
+
+    def adopt(self, fresh: "ServerState") -> None:
+        """Serve `fresh` (from `newer`): the knowledge layer, the dumps, the ETag and the SPARQL workers move to it
+        together and the response cache is emptied; a request in flight finishes on the version it started on.
+        Runs in the event loop's thread, where the worker pool lives (its queues are not shared with threads)."""
         before = self.built.origin
         self.built, self.graph_file, self.etag = fresh.built, fresh.graph_file, fresh.etag
         if isinstance(self.executor, Executor):
@@ -271,19 +274,22 @@ class ServerState:
         if store_kind(self.settings.store) == FOLDER:
             from cqp_graph.query import folder_store
 
-            folder_store.keep_reading(Path(self.settings.store), {before, self.built.origin})  # older versions: a later load may delete them
+            # the version before stays locked for the requests still on it; older ones: a later load may delete them
+            folder_store.keep_reading(Path(self.settings.store), {before, self.built.origin})
         log.info("nouvelle version servie : %s (avant : %s)", self.built.origin, before)
-        return True
 
     async def follow(self, interval: float) -> None:
-        """Every `interval` seconds, switch to what the store publishes if a load published something new (a
-        failure to read it is logged and retried at the next round; the server keeps serving what it had)."""
+        """Every `interval` seconds, move to what the store publishes if a load published something new: opened in
+        a thread, adopted in the event loop (a failure to read it is logged and retried at the next round; the
+        server keeps serving what it had)."""
         import asyncio
 
         while True:
             await asyncio.sleep(interval)
             try:
-                await asyncio.to_thread(self.switch)
+                fresh = await asyncio.to_thread(self.newer)
+                if fresh is not None:
+                    self.adopt(fresh)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a store briefly unreachable, a version half-read: try again later
