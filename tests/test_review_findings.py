@@ -256,3 +256,26 @@ def test_store_folder_names_ending_in_a_newline_are_not_ours():
     assert folder_store.VERSION.match("v-20261128T060000Z-1a2b3c4d\n") is None
     assert folder_store.LOADING.match(".loading-12-1a2b3c4d")
     assert folder_store.LOADING.match(".loading-12-1a2b3c4d\n") is None
+
+
+def test_the_api_schema_of_a_text_refuses_exactly_what_the_reader_refuses(app_client):
+    # schema-valid bodies must be accepted (schemathesis ST202): the schema's pattern for texts is the reader's rule
+    import re
+
+    from cqp_graph.inputs.files import strict_text
+    from cqp_graph.web.api_routes import input_schemas
+
+    schemas = input_schemas(app_client.app.state.cqp)
+    module = schemas["programme"]["properties"]["modules"]["items"]["properties"]
+    texts = [module["code"], module["title"], schemas["programme"]["properties"]["title"],
+             schemas["results"]["properties"]["candidate"]["anyOf"][0]]
+    for schema in texts:
+        pattern = re.compile(schema["pattern"])
+        for code in list(range(0x300)) + [0x2028, 0xFEFF, 0x1F1FA]:
+            text = f"a{chr(code)}b"
+            try:
+                strict_text(text, None)
+                accepted = True
+            except ValueError:
+                accepted = False
+            assert bool(pattern.search(text)) == accepted, (schema, hex(code))

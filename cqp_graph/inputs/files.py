@@ -549,6 +549,8 @@ def strict_number(value, info):
 
 #: control characters a text may not hold (tab and line ends may): no page, spreadsheet or export can show them
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: the same rule as a JSON Schema `pattern` (ECMA-262), for the API's description of a text field
+TEXT_PATTERN = "^[^" + CONTROL.pattern[1:-1] + "]*$"
 
 
 def strict_text(value, info):

@@ -663,6 +663,7 @@ def input_schemas(state: ServerState) -> dict:
     """JSON schemas of the request bodies, with the codes the graph's referentials know (read from the graph)."""
     from cqp_graph.graph.assemble import referential_folders
     from cqp_graph.inputs.candidates import ResultsIn
+    from cqp_graph.inputs.files import TEXT_PATTERN
     from cqp_graph.inputs.programme import ProgrammeIn
 
     def codes(name, **params):
@@ -674,6 +675,7 @@ def input_schemas(state: ServerState) -> dict:
         know_how = sorted({c["code"] for c in competences if c["kind"] in kinds})
         activities = sorted({a for m in codes("missions") for a in codes("activities-of-mission", mission=m)})
         percent = {"type": "number", "minimum": 0, "maximum": 100}
+        text = {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN}  # no control character (inputs/files.py)
 
         def keyed(keys, value):
             return {"type": "object", "properties": {k: value for k in keys}, "additionalProperties": False}
@@ -686,7 +688,7 @@ def input_schemas(state: ServerState) -> dict:
         results = ResultsIn.model_json_schema()
         results.pop("$defs", None)
         results["properties"].update({
-            "candidate": {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}]},
+            "candidate": {"anyOf": [text, {"type": "null"}]},
             "route": {"type": "string", "enum": codes("routes")},
             "referential": referential,
             "blocks": keyed(codes("blocks"), {"anyOf": [percent, block]}),  # `B1: 76` is B1's score
@@ -695,12 +697,12 @@ def input_schemas(state: ServerState) -> dict:
         programme = ProgrammeIn.model_json_schema()
         module = programme.pop("$defs")["ModuleIn"]
         module["properties"].update({
-            "code": {"type": "string", "minLength": 1}, "title": {"type": "string", "minLength": 1},
+            "code": text, "title": text,
             "hours": {"type": "number", "minimum": 0, "exclusiveMaximum": 1e15},
             "competences": {"type": "array", "items": {"type": "string",
                                                        "enum": sorted({c["code"] for c in competences})}},
             "activities": {"type": "array", "items": {"type": "string", "enum": activities}}})
-        programme["properties"].update({"title": {"type": "string", "minLength": 1},
+        programme["properties"].update({"title": text,
                                         "referential": results["properties"]["referential"],
                                         "modules": {"type": "array", "minItems": 1, "items": module}})
         return {"results": results, "programme": programme}
