@@ -15,7 +15,8 @@ _DIGITS = re.compile(r"(\d+)")
 
 def natural_key(code: str) -> list:
     """Sort key that orders RC2 before RC10: digit runs compare as numbers, the rest as text."""
-    return [int(part) if part.isdigit() else part for part in _DIGITS.split(code)]
+    # the odd parts are the digit runs; `isdigit` would also take « ² » in a text part, which int() refuses
+    return [int(part) if index % 2 else part for index, part in enumerate(_DIGITS.split(code))]
 
 
 #: what stands between a number and « % »: a narrow no-break space (French typography; the line never breaks

@@ -279,3 +279,13 @@ def test_the_api_schema_of_a_text_refuses_exactly_what_the_reader_refuses(app_cl
             except ValueError:
                 accepted = False
             assert bool(pattern.search(text)) == accepted, (schema, hex(code))
+
+
+def test_natural_order_takes_any_text():
+    # a programme's code « M² » reached natural_key through a sorted list and int("²") raised (a 500 on the API)
+    from cqp_graph.numbers import natural_key
+
+    codes = ["RC10", "RC2", "M²", "x²3", "٣", "A", ""]
+    ordered = sorted(codes, key=lambda v: (natural_key(v), v))
+    assert ordered.index("RC2") < ordered.index("RC10")
+    assert natural_key("x²3") == ["x²", 3, ""] and natural_key("٣") == ["", 3, ""]
