@@ -29,6 +29,8 @@
 # - a mutant's time limit is mutmut's (tests' measured time + timeout_constant) x 15, wall-clock; the tests'
 #   time does not count their fixtures' set-up (the built graph, several seconds), so on a loaded machine
 #   mutmut's default constant (1 s) turns slow runs into "timeouts": MUTATION_TIMEOUT_CONSTANT (default 30).
+# - for the modules the pipeline never calls (OFF_THE_BUILD below), the graph the stats run built is kept across
+#   the forks (CQP_GRAPH_TESTS_KEEP_BUILT=1, read by tests/conftest.py) instead of being built again per mutant.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,6 +49,9 @@ declare -A TESTS=(
   [referential]="tests/test_mutants_referential.py tests/test_seed_reading.py tests/test_independent_expectations.py tests/test_queries.py"
   [rncp_import]="tests/test_rncp_checks.py tests/test_mutants_rncp_import.py tests/test_rncp.py tests/test_properties.py::test_rncp_import_keeps_every_fiche_block_and_item --deselect=tests/test_rncp.py::test_streaming_memory_stays_bounded --deselect=tests/test_rncp.py::test_cli_import_with_progress_and_report --deselect=tests/test_rncp.py::test_export_has_the_exports_element_names_and_order --deselect=tests/test_rncp.py::test_export_import_round_trip --deselect=tests/test_rncp.py::test_imported_fiches_join_the_served_graph"
 )
+# modules the pipeline (data/ -> the built graph) never calls: their mutants are tested against the graph the
+# stats run built, kept in memory across mutmut's forks (tests/conftest.py, CQP_GRAPH_TESTS_KEEP_BUILT)
+declare -A OFF_THE_BUILD=([negotiation]=1 [decisions]=1 [coverage]=1)
 declare -A FILES=([negotiation]=cqp_graph/web/negotiation.py [decisions]=cqp_graph/analyses/decisions.py
                   [coverage]=cqp_graph/analyses/coverage.py [tables]=cqp_graph/source/tables.py
                   [referential]=cqp_graph/source/referential.py [rncp_import]=cqp_graph/exchange/rncp_import.py)
@@ -128,7 +133,8 @@ mm.collect_or_load_stats = collect_and_map_the_whole_selection
 mm.cli(["run", "--max-children", sys.argv[1], *sys.argv[2:]])
 EOF
   # shellcheck disable=SC2086  # MUTATION_MUTANTS: names separated by spaces
-  (cd "$snapshot" && "$PYTHON" .mutation-run.py "$JOBS" ${MUTATION_MUTANTS:-} >"$snapshot/mutmut-run.log" 2>&1) || {
+  keep_built="${OFF_THE_BUILD[$module]:-0}"
+  (cd "$snapshot" && CQP_GRAPH_TESTS_KEEP_BUILT="$keep_built" "$PYTHON" .mutation-run.py "$JOBS" ${MUTATION_MUTANTS:-} >"$snapshot/mutmut-run.log" 2>&1) || {
     echo "mutmut run failed for $module; see $snapshot/mutmut-run.log" >&2; tail -20 "$snapshot/mutmut-run.log" >&2
     status=1; continue; }
   # the figures: of every mutant of the module, or of the ones named in MUTATION_MUTANTS

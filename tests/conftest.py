@@ -12,7 +12,10 @@ them open it without validating it again.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -98,11 +101,33 @@ LONGEST_FIRST = ("test_schemathesis.py", "test_accessibility.py", "test_release.
 
 
 def pytest_collection_modifyitems(session, config, items):
+    """The longest modules first; the others keep their order. A module's tests are kept together (at the place of
+    its first), as a run given node ids out of module order would otherwise set its module fixtures up again each
+    time it comes back: mutmut runs each mutant's tests fastest first, across modules (scripts/mutation.sh)."""
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the others keep their order
+    first: dict[Path, int] = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), first[item.path]))  # stable within a module
 
 
 # -- the shipped referential, built once ----------------------------------------------------------------------
+# Mutation runs (scripts/mutation.sh) fork one child per mutant from a process that ran the tests once, and each
+# child starts a new pytest session. For a mutated module the pipeline never calls (the script names them),
+# CQP_GRAPH_TESTS_KEEP_BUILT=1 lets the children start from the shipped graph that process built (in memory,
+# inherited by the fork) instead of building it again (≈ 4 s per mutant). `two_built` is not kept: its settings
+# name a session's temporary folder. Never set it otherwise: a mutant of the pipeline would then be tested
+# against a graph built without it.
+
+def _kept(name: str, build):
+    """build(), or under CQP_GRAPH_TESTS_KEEP_BUILT=1 what an earlier session of this process built."""
+    if os.environ.get("CQP_GRAPH_TESTS_KEEP_BUILT") != "1":
+        return build()
+    store = sys.modules.setdefault("_cqp_graph_tests_kept", types.ModuleType("_cqp_graph_tests_kept")).__dict__
+    if name not in store:
+        store[name] = build()
+    return store[name]
+
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
@@ -112,7 +137,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def built(settings) -> BuiltGraph:
     """data/ through the one pipeline (built, validated, in a store), for the tests that only read it."""
-    return run_pipeline(settings)
+    return _kept("built", lambda: run_pipeline(settings))
 
 
 @pytest.fixture(scope="session")

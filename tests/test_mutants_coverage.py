@@ -3,14 +3,16 @@
 They go through the command line (`cqp-graph coverage`, in-process) and the HTTP API, the two ways people
 ask for a coverage report, never through the module's internals. Expectations come from the programme file
 the test writes, from the referential's CSV files and from the rule the module's docstring states:
-- activities are listed in natural order (M2A2 before M2A10) in each module of the report;
+- activities are listed in natural order (M2A2 before M2A10) in each module and each mission of the report;
+- a competence's modules are listed in the programme's order;
 - the report carries the hours rule (hours split equally among the competences a module covers);
 - the programme is read under the input limits the settings give (CQP_GRAPH_INPUT_*), not the defaults;
 - with several referentials and none named, the report is refused, naming the missing `referential:`;
 - the API measures the programme sent in the request body (YAML or CSV), not a file on disk.
 - a programme graph measured without naming a referential is measured against the certification it names;
 - an Excel programme: read by the command from its file, by the site from its first bytes whatever its name,
-  and an error in a workbook sent to the API names it « programme.xlsx ».
+  and an error in a workbook sent to the API names it « programme.xlsx » (« programme.csv », « programme.yaml »
+  for the other formats).
 """
 
 from __future__ import annotations
@@ -90,6 +92,24 @@ def test_a_module_lists_its_activities_in_natural_order(tmp_path):
     result = report(programme, "--data", data)
     module = next(m for m in result["modules"] if m["code"] == "MX1")
     assert module["activities"] == expected
+    # and the mission's trained activities, in the same order
+    assert next(m for m in result["by_mission"] if m["key"] == mission)["activities_trained"] == expected
+
+
+# -- a competence's modules in the programme's order ---------------------------------------------------------
+
+def test_a_competence_lists_its_modules_in_the_programme_order(tmp_path):
+    """The modules training a competence come in the order the programme gives them, neither in character nor in
+    natural order (MOD9, MOD10, MOD1 as written)."""
+    competence = csv_rows("competences.csv", REFERENTIAL)[0]["code"]
+    written = ["MOD9", "MOD10", "MOD1"]
+    assert written != sorted(written) and written != sorted(written, key=natural)
+    programme = tmp_path / "ordre.yaml"
+    programme.write_text("title: Ordre des modules\nreferential: agc-alimentaire\nmodules:\n" + "".join(
+        f"  - code: {code}\n    title: Module {code}\n    hours: 1\n    competences: [{competence}]\n"
+        for code in written), encoding="utf-8")
+    result = report(programme)
+    assert next(c for c in result["competences"] if c["code"] == competence)["modules"] == written
 
 
 # -- the hours rule is stated in every report ---------------------------------------------------------------
@@ -214,6 +234,21 @@ def test_an_api_error_about_a_workbook_names_it_as_a_workbook(client):
                              "accept": "application/json"})
     assert r.status_code == 422, r.text
     assert "programme.xlsx" in r.text and "programme.yaml" not in r.text and "ZZ99" in r.text, r.text
+
+
+@pytest.mark.parametrize("media, body, name", [
+    ("text/csv", "code,title,hours,competences\nMX7,En CSV,4,ZZ99\n", "programme.csv"),
+    ("application/yaml", "title: En YAML\nreferential: agc-alimentaire\nmodules:\n"
+                         "  - code: MX7\n    title: En YAML\n    hours: 4\n    competences: [ZZ99]\n", "programme.yaml"),
+])
+def test_an_api_error_names_the_programme_after_the_format_received(client, media, body, name):
+    """A CSV or YAML body sent without a file name: an error in it names « programme.csv » or « programme.yaml »
+    after its content type (as the workbook above is « programme.xlsx »), and the unknown code."""
+    r = client.post("/api/coverage/programme", content=body.encode("utf-8"),
+                    headers={"content-type": media, "accept": "application/json"})
+    assert r.status_code == 422, r.text
+    others = {"programme.csv", "programme.yaml", "programme.xlsx"} - {name}
+    assert name in r.text and "ZZ99" in r.text and not any(o in r.text for o in others), r.text
 
 
 def workbook(rows) -> bytes:

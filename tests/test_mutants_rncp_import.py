@@ -661,9 +661,10 @@ def test_a_fiche_s_violations_come_by_resource_then_message(tmp_path):
 
 def test_a_block_code_is_one_segment_of_its_iri(tmp_path):
     """A block code becomes one path segment (RFC 3986's pchar): letters, digits, sub-delimiters, ":" and "@"
-    stay as written; "/" (which would start another segment), spaces and other characters are percent-encoded."""
-    code = "A:B@C/D(1)+E=F é"
-    expected = "A:B@C%2FD(1)+E=F%20%C3%A9"  # written here by the rule above, "é" as its UTF-8 bytes
+    stay as written; "/" (which would start another segment), spaces, "%" and other characters are percent-encoded
+    (« %20 » in a code is three characters of text: encoded, it cannot meet the code holding a space)."""
+    code = "A:B@C/D(1)+E=F é%20"
+    expected = "A:B@C%2FD(1)+E=F%20%C3%A9%2520"  # written here by the rule above, "é" as its UTF-8 bytes
     body = (f"<INTITULE>T</INTITULE><CORRESPONDANCES><CORRESPONDANCE><SOURCE><BLOC_COMPETENCES><CODE>{code}</CODE>"
             "</BLOC_COMPETENCES></SOURCE></CORRESPONDANCE></CORRESPONDANCES>")
     graph = imported_graph(tmp_path, fiche("RNCP100", body))

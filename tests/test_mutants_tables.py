@@ -237,11 +237,13 @@ def test_a_bad_value_names_file_line_column_and_value(tmp_path, file, column, va
 
 
 def test_a_value_shows_what_cannot_be_seen(tmp_path):
-    # a no-break space or a tab inside a code is written out, so the cell can be found and fixed
-    path, line = missions_with(tmp_path, 1, "code", "M\xa02\t3")
+    # a no-break space, a tab or a zero-width space (neither printable nor a space) inside a code is written out,
+    # so the cell can be found and fixed; an ordinary space stays a space
+    path, line = missions_with(tmp_path, 1, "code", "M\xa02\t3\u200b4 5")
     error = refused(tmp_path, "missions.csv")
     names(error, path, line)
-    assert error.message.startswith("colonne « code » : « M" + "\\u00a0" + "2" + "\\u0009" + "3 » ne convient pas")
+    assert error.message.startswith(
+        "colonne « code » : « M" + "\\u00a0" + "2" + "\\u0009" + "3" + "\\u200b" + "4 5 » ne convient pas")
 
 
 def test_an_empty_required_cell_names_the_column_and_what_it_holds(tmp_path):
@@ -355,6 +357,18 @@ def test_an_unknown_column_close_to_a_missing_one_is_suggested(tmp_path):
         f"colonne(s) inconnue(s) : labels (attendu : {', '.join(sorted(header))})"
 
 
+def test_each_unknown_column_close_to_a_missing_one_gets_its_own_suggestion(tmp_path):
+    header, rows = shipped("missions.csv")
+    typos = {"code": "cdoe", "label": "lable"}
+    path = write(tmp_path, "missions.csv", [typos.get(h, h) for h in header],
+                 [{typos.get(k, k): v for k, v in r.items()} for r in rows])
+    error = refused(tmp_path, "missions.csv")
+    names(error, path, 1)
+    # one « ; « typo » : vouliez-vous dire column ? » after the other, in the header's order
+    hints = "".join(f" ; « {typos[h]} » : vouliez-vous dire {h} ?" for h in header if h in typos)
+    assert error.message == f"colonne(s) obligatoire(s) absente(s) : {', '.join(sorted(typos))}{hints}"
+
+
 def test_a_record_with_too_few_cells_is_refused(tmp_path):
     header, rows = shipped("missions.csv")
     records = [[r[h] for h in header] for r in rows]
@@ -382,6 +396,19 @@ def test_a_duplicated_pair_names_both_columns_of_the_key(tmp_path):
     names(error, path, 6)
     assert error.message == (f"mission « {rows[1]['mission']} », competence « {rows[1]['competence']} » en double "
                              "(déjà à la ligne 3)")
+
+
+def test_a_duplicated_key_with_empty_cells_says_they_are_empty(tmp_path):
+    """variants.csv's key has optional columns (item_code, source_lines): a duplicate where they are empty says
+    « vide » for each, the other columns shown as written."""
+    header, rows = shipped("variants.csv")
+    twice = dict(rows[0], item_code="", source_lines="")
+    path = write(tmp_path, "variants.csv", header, rows + [twice, dict(twice)])
+    error = refused(tmp_path, "variants.csv")
+    names(error, path, len(rows) + 3)
+    assert error.message == (f"item_type « {twice['item_type']} », item_code vide, label_as_written "
+                             f"« {twice['label_as_written']} », source_lines vide en double "
+                             f"(déjà à la ligne {len(rows) + 2})")
 
 
 # -- the folder ---------------------------------------------------------------------------------------------

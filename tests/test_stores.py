@@ -809,7 +809,9 @@ def test_a_running_server_moves_to_what_a_new_load_publishes(kind, built, settin
     def found(client) -> list[str]:
         return [hit["label"] for hit in client.get("/api/search", params={"q": title, "limit": 50}).json()]
 
-    with TestClient(create_app(target, workers=2), raise_server_exceptions=False) as client:
+    app = create_app(target, workers=2)
+    dumps = [app.state.cqp.graph_file.parent]  # the remote store's /dumps/: written by the server, in a scratch folder
+    with TestClient(app, raise_server_exceptions=False) as client:
         before = _wait_for(client, first)
         etag = client.get("/api/missions").headers["ETag"]
         assert triples(client) == alone
@@ -825,14 +827,23 @@ def test_a_running_server_moves_to_what_a_new_load_publishes(kind, built, settin
             assert not set(after["workers"]["pids"]) & set(before["workers"]["pids"])
             assert after["retired"] >= 2 and after["restarts"] == before["restarts"]
 
+        dumps.append(app.state.cqp.graph_file.parent)
         third = load()
         _wait_for(client, third)
         assert triples(client) == alone
+        dumps.append(app.state.cqp.graph_file.parent)
+        if kind == "remote":
+            # each version's dumps in a folder of their own; the server keeps those of the version before (a download
+            # may be on them) and removes older ones it wrote
+            assert len(set(dumps)) == 3
+            assert not dumps[0].exists() and dumps[1].exists() and (dumps[2] / "graph.nt").exists()
         if kind == "folder":
             # the server keeps the version before (requests may still be on it) but no older one: a later load
             # deletes the first version once the server has moved on twice
             load()
             assert not Path(first).exists() and Path(second).exists()
+    if kind == "remote":  # stopped: none of the folders it wrote is left behind
+        assert not any(d.exists() for d in dumps)
 
 
 # -- an import may add resources, never rewrite the referentials ------------------------------------------------

@@ -189,23 +189,23 @@ def coverage_of_data(data: str | bytes | dict, settings: Settings, knowledge: Kn
     `source` names the programme in error messages (default « programme.<fmt> »). Raises InputError for a bad
     programme, UnknownReferential when no referential is named and the graph holds several.
     """
-    from cqp_graph.graph.assemble import load_input_shapes
-    from cqp_graph.inputs.files import InputLimits
-    from cqp_graph.inputs.programme import load_programme
-
-    source = source or f"programme.{fmt if fmt in ('csv', 'xlsx') else 'yaml'}"
-    graph, programme, chosen = load_programme(source, knowledge, load_input_shapes(settings, "programme"),
-                                              referential, text=data, fmt=fmt, limits=InputLimits.of(settings))
-    return programme_coverage(knowledge, graph, programme, chosen)
+    return _measured(source or f"programme.{fmt}", data, fmt, settings, knowledge, referential)
 
 
 def coverage_of_file(path: Path | str, settings: Settings, knowledge: Knowledge,
                      referential: str | None = None) -> dict:
-    """Read, check and measure a programme file (YAML, JSON, CSV or Excel .xlsx, after its extension)."""
-    from cqp_graph.inputs.files import InputLimits, read_text
-    from cqp_graph.inputs.programme import programme_format, read_xlsx_file
+    """Read, check and measure a programme file (YAML, JSON, CSV or Excel .xlsx, after its extension), under the
+    settings' input limits."""
+    return _measured(str(path), None, None, settings, knowledge, referential)
 
-    fmt = programme_format(path)
-    limits = InputLimits.of(settings)
-    text = read_xlsx_file(Path(path), limits) if fmt == "xlsx" else read_text(Path(path), limits)
-    return coverage_of_data(text, settings, knowledge, referential, fmt=fmt, source=str(path))
+
+def _measured(source: str, data, fmt: str | None, settings: Settings, knowledge: Knowledge,
+              referential: str | None) -> dict:
+    """The programme `data` (None: the file `source`, read after its format) loaded, checked and measured."""
+    from cqp_graph.graph.assemble import load_input_shapes
+    from cqp_graph.inputs.files import InputLimits
+    from cqp_graph.inputs.programme import load_programme
+
+    graph, programme, chosen = load_programme(source, knowledge, load_input_shapes(settings, "programme"),
+                                              referential, text=data, fmt=fmt, limits=InputLimits.of(settings))
+    return programme_coverage(knowledge, graph, programme, chosen)

@@ -95,8 +95,9 @@ def nt_lines(triples) -> str:
 
 
 def safe_segment(code: str) -> str:
-    """A code from the export as a segment of an IRI: characters an IRI may not hold are percent-encoded."""
-    return quote(code, safe="!$&'()*+,;=:@-._~%")
+    """A code from the export as one segment of an IRI (RFC 3986's pchar): "/" and characters an IRI may not hold
+    are percent-encoded, "%" too (a code's « % » is text, not an encoding: « A%20B » and « A B » stay distinct)."""
+    return quote(code, safe="!$&'()*+,;=:@-._~")
 
 
 @dataclass

@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None, graph_file: Path | None = None,
             if follower is not None:
                 follower.cancel()
             await state.executor.stop()
+            state.close()
 
     app = FastAPI(title="cqp-graph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import sys
 import tempfile
 import threading
@@ -176,6 +177,7 @@ class ServerState:
     cache_enabled: bool = True
     switches: int = 0              # times a new version published by `cqp-graph load` was taken up (`switch`)
     last_switch_error: str = ""
+    scratch: list[Path] = field(default_factory=list)  # temporary dump folders this process made, newest last
 
     @classmethod
     def load(cls, settings: Settings, graph_file: Path | None = None, extra_sources: list[Source] = (),
@@ -189,12 +191,15 @@ class ServerState:
                                 "de --graph, --merge ou --graph-data de `serve`")
             return cls._published(settings, workers, cache)
         explicit = graph_file is not None
+        scratch: list[Path] = []
         graph_file = Path(graph_file or settings.dist_dir / "graph.nt")
         if not explicit and (not graph_file.exists() or not _minted_under(graph_file, settings.base)):
             # no dump yet, or one built under another base: build one for this base, through the pipeline
             # (a graph with a violation raises InvalidGraph and is not served)
             built = located(run_pipeline(settings))  # validation.json names each finding's file and line
             target = settings.dist_dir if not graph_file.exists() else Path(tempfile.mkdtemp(prefix="cqp-graph-"))
+            if target != settings.dist_dir:
+                scratch.append(target)
             write_dist(built.graph, target, settings.base, extra={"validation.json": built.findings_json()})
             graph_file = target / "graph.nt"
         else:
@@ -211,7 +216,7 @@ class ServerState:
                             timeout=settings.query_timeout, config=_worker_config(settings),
                             client_concurrency=settings.client_concurrency, queue_limit=settings.queue_limit)
         return cls(settings, built, graph_file, executor, list(extra_sources), cache=LRU(settings.cache_bytes),
-                   etag=etag, cache_enabled=cache)
+                   etag=etag, cache_enabled=cache, scratch=scratch)
 
     @classmethod
     def _published(cls, settings: Settings, workers: int | None, cache: bool) -> "ServerState":
@@ -219,6 +224,7 @@ class ServerState:
         from cqp_graph.publish.dumps import write_dist
 
         built = open_published(settings)
+        scratch: list[Path] = []
         size = workers or settings.workers
         limits = dict(timeout=settings.query_timeout, config=_worker_config(settings),
                       client_concurrency=settings.client_concurrency, queue_limit=settings.queue_limit)
@@ -228,12 +234,13 @@ class ServerState:
             executor = Executor([Source(str(version / "oxigraph"), store=True)], size=size, **limits)
         else:
             target = Path(tempfile.mkdtemp(prefix="cqp-graph-"))  # the dumps of /dumps/, written by this process
+            scratch.append(target)
             write_dist(built.graph, target, settings.base, extra={"validation.json": built.findings_json()})
             graph_file = target / "graph.nt"
             executor = RemoteExecutor(built.knowledge.store, size=size, **limits)
         etag = hashlib.sha256(f"{settings.store}\n{built.origin}".encode("utf-8")).hexdigest()[:16]
         return cls(settings, built, graph_file, executor, [], cache=LRU(settings.cache_bytes), etag=etag,
-                   cache_enabled=cache)
+                   cache_enabled=cache, scratch=scratch)
 
     # -- following what `cqp-graph load` publishes ---------------------------------------------------------
     def published(self) -> str | None:
@@ -271,12 +278,24 @@ class ServerState:
             self.executor.retarget(fresh.executor.store)
         self.cache.clear()
         self.switches += 1
+        # the dumps of the version before stay for the downloads still on it; older ones this process wrote go
+        self.scratch += fresh.scratch
+        self._remove_scratch(self.scratch[:-2])
         if store_kind(self.settings.store) == FOLDER:
             from cqp_graph.query import folder_store
 
             # the version before stays locked for the requests still on it; older ones: a later load may delete them
             folder_store.keep_reading(Path(self.settings.store), {before, self.built.origin})
         log.info("nouvelle version servie : %s (avant : %s)", self.built.origin, before)
+
+    def close(self) -> None:
+        """Remove the temporary dump folders this process wrote (at the server's stop)."""
+        self._remove_scratch(list(self.scratch))
+
+    def _remove_scratch(self, folders: list[Path]) -> None:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)  # only folders this process made with mkdtemp
+            self.scratch.remove(folder)
 
     async def follow(self, interval: float) -> None:
         """Every `interval` seconds, move to what the store publishes if a load published something new: opened in
