@@ -707,3 +707,36 @@ def test_language_tags_are_written_as_the_data_gives_them():
     assert given == {"fr"}, given
     tags = {o.language for o in build().objects() if isinstance(o, Literal) and o.language is not None}
     assert tags == given, tags
+
+
+# -- where each fact comes from ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("table, kind, cls", [("missions.csv", "mission", "Mission"),
+                                              ("activities.csv", "activity", "Activity"),
+                                              ("competences.csv", "competence", "Competence")])
+def test_each_fact_remembers_the_row_that_wrote_it(table, kind, cls):
+    """What findings are located with (`cqp_graph.graph.validate.locate`): each triple, and each subject, keeps the
+    file and line of the row that first wrote it — here the row of each mission, activity and competence, for its
+    type and for the node itself (read from the CSV with the `csv` module, lines counted by record)."""
+    builder = ReferentialGraph(REFERENTIAL, BASE, load_ontology(SETTINGS))
+    builder.build()
+    path = REFERENTIAL / table
+    records = list(zip(rows(table), lines_of(table)))
+    assert len(records) > 1
+    for row, line in records:
+        node = iri(kind, row["code"])
+        assert builder.origins[(node, RDF.type, CQP[cls])] == (path, line), row["code"]
+        assert builder.subject_origins[node] == (path, line), row["code"]
+    assert len({builder.origins[t] for t in builder.origins}) > len(records)  # rows of every table, not one
+
+
+def test_only_the_resources_minted_under_the_referential_belong_to_it(built):
+    """cqp:inReferential ties every resource minted under the referential's root IRI to its certification, and
+    nothing else: the ROME items its mappings point at are under `{base}rome/`, shared by every referential."""
+    certification = iri("certification")
+    subjects = {s for s in built.subjects() if isinstance(s, URIRef)}
+    mine = {s for s in subjects if str(s).startswith(ROOT_IRI)} - {certification}
+    others = subjects - mine - {certification}
+    assert mine and any(str(s).startswith(f"{BASE}rome/") for s in others)
+    assert set(built.subjects(CQP.inReferential, certification)) == mine
+    assert not [s for s in others if (s, CQP.inReferential, None) in built]

@@ -271,9 +271,7 @@ class ReferentialGraph:
         self.domain_labels = {}
         for row in rows:
             node = self.iri("domain", row["code"])
-            self.labelled(node, cqp.Domain, row, row["code"])
-            self.add(node, RDF.type, SKOS.Concept)
-            self.add(node, SKOS.notation, Literal(row["code"]))
+            self.labelled(node, cqp.Domain, row, row["code"])  # skos:Concept and skos:notation: the SKOS view's
             self.add(node, SKOS.inScheme, scheme)
             self.add(node, SKOS.topConceptOf, scheme)
             self.domain_labels[row["code"]] = row["label"]
