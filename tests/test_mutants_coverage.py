@@ -284,3 +284,31 @@ def test_the_site_reads_a_workbook_by_its_content_whatever_its_name(client):
                     headers={"accept": "text/html"})
     assert r.status_code == 200, r.text[:2000]
     assert "MX8" in r.text and "Au classeur" in r.text
+
+
+# -- coverage_of_data, the entry the API and the site call ---------------------------------------------------------
+
+def test_a_programme_text_is_yaml_unless_told_otherwise(settings, knowledge):
+    """Without `fmt`, the text is read as YAML and an error in it names « programme.yaml »."""
+    from cqp_graph.analyses.coverage import coverage_of_data
+    from cqp_graph.inputs.files import InputError
+
+    text = ("title: Sans format\nreferential: agc-alimentaire\nmodules:\n"
+            "  - code: MX1\n    title: Un module\n    hours: 2\n    competences: [ZZ99]\n")
+    with pytest.raises(InputError) as caught:
+        coverage_of_data(text, settings, knowledge)
+    assert "programme.yaml" in str(caught.value) and "ZZ99" in str(caught.value)
+
+
+def test_the_referential_asked_for_measures_a_programme_that_names_none(two_built):
+    """With two referentials, a programme text that names none is measured against the one the caller names."""
+    from cqp_graph.analyses.coverage import coverage_of_data
+
+    names = sorted(r.name for r in two_built.knowledge.referentials())
+    assert len(names) == 2
+    for name in names:
+        codes = [r["code"] for r in csv_rows("competences.csv", two_built.settings.data_dir / name)]
+        text = ("title: Sans référentiel\nmodules:\n  - code: MX1\n    title: Un module\n    hours: 2\n"
+                f"    competences: [{codes[0]}]\n")
+        result = coverage_of_data(text, two_built.settings, two_built.knowledge, name)
+        assert result["referential"] == name and [m["competences"] for m in result["modules"]] == [[codes[0]]]

@@ -395,6 +395,11 @@ def test_evaluators_and_routes(expect):
             expect.has(node, CQP.validityUnlimited, Literal(truth(row["validity_unlimited"])))
         else:
             expect.lacks(node, CQP.validityUnlimited)
+        if row["rncp_jury"]:  # the RNCP export's jury element for this route
+            expect.has(node, CQP.rncpJuryElement, Literal(row["rncp_jury"]))
+        else:
+            expect.lacks(node, CQP.rncpJuryElement)
+    assert any(row["rncp_jury"] for row in rows("routes.csv")) and not all(row["rncp_jury"] for row in rows("routes.csv"))
 
 
 def test_rules(expect):
