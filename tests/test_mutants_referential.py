@@ -25,7 +25,7 @@ from cqp_graph.config import Settings
 from cqp_graph.graph.assemble import load_ontology
 from cqp_graph.source.referential import ReferentialGraph
 
-from .support import REFERENTIAL, ROOT
+from .support import REFERENTIAL, ROOT, edit_csv
 
 SETTINGS = Settings.from_env(root=ROOT, data_dir=ROOT / "data", dist_dir=ROOT / "dist")
 BASE = SETTINGS.base
@@ -745,3 +745,23 @@ def test_only_the_resources_minted_under_the_referential_belong_to_it(built):
     assert mine and any(str(s).startswith(f"{BASE}rome/") for s in others)
     assert set(built.subjects(CQP.inReferential, certification)) == mine
     assert not [s for s in others if (s, CQP.inReferential, None) in built]
+
+
+@pytest.mark.parametrize("item_type", ["domain", "activity", "competence", "mission"])
+def test_a_variant_without_an_item_code_is_refused_unless_it_is_the_certification_s(tmp_path, item_type):
+    """variants.csv's item_code may be empty for the certification only: any other variant without one names no
+    item, and is refused at its file and line (in French) instead of pointing at an IRI no row made."""
+    import shutil
+
+    from cqp_graph.source.tables import DataError
+
+    folder = tmp_path / REFERENTIAL.name
+    shutil.copytree(REFERENTIAL, folder)
+    path = folder / "variants.csv"
+    edit_csv(tmp_path, "variants.csv", lambda table: table.append(
+        {"item_type": item_type, "item_code": "", "code_as_written": "", "label_as_written": "Sans code",
+         "source_section": "Section d’essai", "source_lines": "3"}), REFERENTIAL.name)
+    with pytest.raises(DataError) as caught:
+        ReferentialGraph(folder, BASE, load_ontology(SETTINGS)).build()
+    assert caught.value.path == path and caught.value.line == lines_of("variants.csv", folder)[-1]
+    assert "item_code" in caught.value.message and f"« {item_type} »" in caught.value.message

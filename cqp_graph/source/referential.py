@@ -343,9 +343,12 @@ class ReferentialGraph:
             item_type, code = row["item_type"], row.get("item_code")
             if item_type == "certification":
                 item, reference = self.cert, title
+            elif not code:
+                raise row.error(f"colonne « item_code » vide : elle est obligatoire pour une variante de type "
+                                f"« {item_type} » (seule la certification n'a pas de code)")
             else:
                 kind, labels = references[item_type]
-                item = self.iri(kind, code or "")
+                item = self.iri(kind, code)
                 reference = labels.get(code)
             lines = (row.get("source_lines") or str(row.line)).split(",")[0].strip()
             node = self.iri("variant", f"{item_type}-{code}-{lines}" if code else f"{item_type}-{lines}")
