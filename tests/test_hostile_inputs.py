@@ -104,6 +104,18 @@ def test_bytes_and_media_types(client):
     assert r.status_code == 422 and "NUL" in r.text
 
 
+@pytest.mark.parametrize("path", ["/api/decisions", "/api/coverage/programme"])
+@pytest.mark.parametrize("media", ["application/json", "application/yaml"])
+@pytest.mark.parametrize("body, code, line", [(b"\x08\x0e", 0x08, 1), (b"route: vae\nnote: a\x1fb\n", 0x1F, 2),
+                                              ("title: \ufffe\n".encode("utf-8"), 0xFFFE, 1)])
+def test_a_character_yaml_refuses_is_a_422_naming_it_and_its_line(client, path, media, body, code, line):
+    """Control characters (found by schemathesis: « \\x08\\x0e » as a JSON body gave a 500) and non-characters
+    are refused by YAML's reader before parsing: a 422 naming the character and its line, never a 500."""
+    r = client.post(path, content=body, headers={"content-type": media, "accept": "application/json"})
+    assert r.status_code == 422, r.text
+    assert [(e["line"], f"U+{code:04X}" in e["message"]) for e in errors_of(r)] == [(line, True)], r.text
+
+
 # -- types, keys, numbers ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("body,field", [

@@ -164,7 +164,12 @@ def load_yaml(text: str, path: str | Path, limits: InputLimits | None = None):
     """Parse YAML (or JSON) safely: no aliases, bounded size, depth, entries and scalars; lines kept."""
     limits = limits or InputLimits()
     text = check_size(text, path, limits)
-    loader = _LineLoader(text, path, limits)
+    try:
+        loader = _LineLoader(text, path, limits)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character...): refused here
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(path, [(line, f"caractère U+{exc.character:04X} interdit dans un texte YAML ou JSON "
+                                       "(caractère de contrôle ou non imprimable)")]) from None
     try:
         return loader.get_single_data()
     except InputError:
