@@ -43,7 +43,7 @@ case "$PYTHON" in */*) PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$
 # each mutated function)
 declare -A TESTS=(
   [negotiation]="tests/test_conneg.py::test_the_negotiator_honours_weights_specificity_and_refusals tests/test_conneg.py::test_choose tests/test_conneg.py::test_parse_accept"
-  [decisions]="tests/test_decisions.py --deselect=tests/test_decisions.py::test_cli_decide_on_the_examples tests/test_properties.py::test_decisions_are_monotonic_in_the_scores tests/test_properties.py::test_everything_at_100_is_awarded_and_everything_at_0_is_not tests/test_independent_expectations.py::test_tutor_know_how_threshold_decides_as_the_seed_says tests/test_independent_expectations.py::test_block_threshold_decides_as_the_seed_says"
+  [decisions]="tests/test_decisions.py tests/test_analyses_referentials.py --deselect=tests/test_decisions.py::test_cli_decide_on_the_examples tests/test_properties.py::test_decisions_are_monotonic_in_the_scores tests/test_properties.py::test_everything_at_100_is_awarded_and_everything_at_0_is_not tests/test_independent_expectations.py::test_tutor_know_how_threshold_decides_as_the_seed_says tests/test_independent_expectations.py::test_block_threshold_decides_as_the_seed_says"
   [coverage]="tests/test_mutants_coverage.py tests/test_coverage.py tests/test_coverage_details.py tests/test_independent_expectations.py tests/test_properties.py::test_coverage_hours_are_conserved_and_split_equally"
   [tables]="tests/test_mutants_tables.py tests/test_seed_reading.py tests/test_independent_expectations.py tests/test_docs.py::test_data_format_doc_is_generated_from_the_tables"
   [referential]="tests/test_mutants_referential.py tests/test_seed_reading.py tests/test_independent_expectations.py tests/test_queries.py"
