@@ -197,8 +197,9 @@ class ServerState:
             # no dump yet, or one built under another base: build one for this base, through the pipeline
             # (a graph with a violation raises InvalidGraph and is not served)
             built = located(run_pipeline(settings))  # validation.json names each finding's file and line
-            target = settings.dist_dir if not graph_file.exists() else Path(tempfile.mkdtemp(prefix="cqp-graph-"))
-            if target != settings.dist_dir:
+            target = settings.dist_dir
+            if graph_file.exists():  # a dump built under another base: this one goes beside it, in a scratch folder
+                target = Path(tempfile.mkdtemp(prefix="cqp-graph-"))
                 scratch.append(target)
             write_dist(built.graph, target, settings.base, extra={"validation.json": built.findings_json()})
             graph_file = target / "graph.nt"
