@@ -87,6 +87,9 @@ LD = ["text/html", "text/turtle", "application/ld+json", "application/n-triples"
     ("text/turtle;q=1.0, application/ld+json;q=0.999", LD, "text/turtle"),
     ("text/turtle;q=x, application/ld+json;q=0.1", LD, "application/ld+json"),  # a bad q counts as 0
     ("text/turtle;level=1;q=0.2, application/ld+json;q=0.6", LD, "application/ld+json"),
+    ("text/turtle ; q = 0.2, application/ld+json;q=0.6", LD, "application/ld+json"),
+    ("application/ld+json, text/turtle;q=5", LD, "application/ld+json"),  # a weight over 1 counts as 1
+    ("text/turtle;q=NaN, application/ld+json;q=0.1", LD, "application/ld+json"),  # NaN counts as 0
     (" , text/turtle", LD, "text/turtle"),
     ("text/*;q=0.5, text/csv;q=0.4", ["text/turtle", "text/csv"], "text/turtle"),
     ("*/*;q=0.5, text/csv;q=0.9", ["text/turtle", "text/csv"], "text/csv"),
@@ -112,6 +115,9 @@ def test_choose(accept, offered, expected):
     (None, [("*/*", 1.0, 0)]),
     (",,a/b", [("a/b", 1.0, 2)]),
     ("a/b, c/d", [("a/b", 1.0, 0), ("c/d", 1.0, 1)]),
+    ("a/b;q = 0.7", [("a/b", 0.7, 0)]),  # spaces around « = » (not RFC 9110's grammar, but sent) are read through
+    ("a/b;q=nan, c/d;q=0.1", [("c/d", 0.1, 1), ("a/b", 0.0, 0)]),  # NaN is no weight: 0
+    ("a/b;q=1.5, c/d;q=-2, e/f;q=0.9", [("a/b", 1.0, 0), ("e/f", 0.9, 2), ("c/d", 0.0, 1)]),  # clamped to 0–1
 ])
 def test_parse_accept(header, expected):
     assert parse_accept(header) == expected

@@ -62,8 +62,7 @@ class RuleBook:
     competences: dict[str, dict]
     evaluators: dict[str, str]
     settings: dict[str, dict]
-
-    referential: Referential | None = None
+    referential: Referential
 
     @classmethod
     def load(cls, knowledge: Knowledge, route: str, referential: str | None = None) -> "RuleBook":
@@ -130,13 +129,24 @@ class Decider:
         scores = self.evaluator_scores(block)
         if not scores:
             return None, "aucun résultat"
+        parts = ", ".join(f"{self.evaluator_name(k)} {pct(v)}" for k, v in scores.items())
         setting = self.book.settings.get("block-score-aggregation")
-        method = setting["value"] if setting else "mean"
+        method = setting["value"] if setting else None
+        if method not in AGGREGATIONS:  # no default here: how to combine is the referential's declared choice
+            why = ("le référentiel ne déclare pas comment les combiner (choix block-score-aggregation)"
+                   if method is None else f"le choix déclaré block-score-aggregation={method} n'est pas une méthode "
+                                          f"connue ({', '.join(AGGREGATIONS)})")
+            return None, f"non calculé : résultats des évaluateurs ({parts}), mais {why}"
         name, fn = AGGREGATIONS[method]
         self.settings_used.setdefault("block-score-aggregation", []).append(block)
-        value = fn(list(scores.values()))
-        parts = ", ".join(f"{self.book.evaluators.get(k, k).lower()} {pct(v)}" for k, v in scores.items())
-        return value, f"calculé : {name} des évaluateurs ({parts}), choix déclaré block-score-aggregation={method}"
+        return fn(list(scores.values())), (f"calculé : {name} des évaluateurs ({parts}), "
+                                           f"choix déclaré block-score-aggregation={method}")
+
+    def evaluator_name(self, code: str) -> str:
+        """An evaluator as the reasons name it: its label in lower case, or its code when the referential does
+        not name it (results checked against the referential never hold such a code)."""
+        label = self.book.evaluators.get(code)
+        return label.lower() if label else code
 
     # -- rules -------------------------------------------------------------------
     def _check(self, rule: dict, subject: str, value: Decimal | None, what: str) -> Check:
@@ -155,20 +165,19 @@ class Decider:
             return [self._check(rule, code, score, f"bloc {code}")]
         if rule["scope"] == "block-evaluator":
             evaluator = rule["evaluator"]
-            label = self.book.evaluators.get(evaluator, evaluator)
             return [self._check(rule, code, self.evaluator_scores(code).get(evaluator),
-                                f"bloc {code}, {label.lower()}")]
+                                f"bloc {code}, {self.evaluator_name(evaluator)}")]
         if rule["scope"] == "know-how":
             evaluator = rule["evaluator"]
-            label = self.book.evaluators.get(evaluator, evaluator)
+            label = self.evaluator_name(evaluator)
             scores = {k: _d(v) for k, v in (self.know_how.get(evaluator) or {}).items()
                       if self.book.competences.get(str(k), {}).get("domain") == block["domain"]}
             if not scores:
                 return [Check(rule["rule"], rule["scope"], rule["gates"], code, evaluator, None,
                               _d(rule["min_percent"]), True, rule["basis"],
-                              f"bloc {code} : aucun savoir-faire noté par le {label.lower()}, aucun n'est donc "
+                              f"bloc {code} : aucun savoir-faire noté par le {label}, aucun n'est donc "
                               f"inférieur à {pct(_d(rule['min_percent']))} [{rule['rule']}, {_basis(rule)}]")]
-            return [self._check(rule, k, v, f"savoir-faire {k} ({label.lower()}, bloc {code})")
+            return [self._check(rule, k, v, f"savoir-faire {k} ({label}, bloc {code})")
                     for k, v in sorted(scores.items())]
         return []
 
@@ -206,7 +215,7 @@ class Decider:
         awarded = not reasons and bool(blocks_out)
         return {
             "candidate": self.data.get("candidate"),
-            "referential": book.referential.name if book.referential else None,
+            "referential": book.referential.name,
             "route": {"code": book.route["code"], "label": book.route["label"]},
             "decision": "awarded" if awarded else "not awarded",
             "decision_fr": "CQP délivré" if awarded else "CQP non délivré",
@@ -232,28 +241,29 @@ def decide_data(data: str | dict, settings: Settings, knowledge: Knowledge, refe
     dict); `source` names them in error messages. Raises InputError for bad results, UnknownReferential when
     no referential is named and the graph holds several.
     """
-    from cqp_graph.graph.assemble import load_input_shapes
-    from cqp_graph.inputs.candidates import load_results
-    from cqp_graph.inputs.files import InputLimits
-
-    shapes = load_input_shapes(settings, "results")
-    limits = InputLimits.of(settings)
     if isinstance(data, str):
-        _graph, _node, results, chosen = load_results(source, knowledge, shapes, referential, text=data,
-                                                      limits=limits)
-    else:
-        _graph, _node, results, chosen = load_results(source, knowledge, shapes, referential, data=data,
-                                                      limits=limits)
-    book = RuleBook.load(knowledge, str(results["route"]), chosen.name)
-    return Decider(book, results).decide()
+        return _decided(source, settings, knowledge, referential, text=data)
+    return _decided(source, settings, knowledge, referential, data=data)
 
 
 def decide_file(path: Path | str, settings: Settings, knowledge: Knowledge, referential: str | None = None) -> dict:
     """Read a results file (YAML or JSON, within the settings' input limits), check it, then decide."""
-    from cqp_graph.inputs.files import InputLimits, read_text
+    return _decided(str(path), settings, knowledge, referential)
 
-    text = read_text(Path(path), InputLimits.of(settings))
-    return decide_data(text, settings, knowledge, referential, source=str(path))
+
+def _decided(source: str, settings: Settings, knowledge: Knowledge, referential: str | None, *,
+             text: str | None = None, data: dict | None = None) -> dict:
+    """The results (`text`, `data` already parsed, or neither: the file `source`, read once) checked and
+    decided on."""
+    from cqp_graph.graph.assemble import load_input_shapes
+    from cqp_graph.inputs.candidates import load_results
+    from cqp_graph.inputs.files import InputLimits
+
+    _graph, _node, results, chosen = load_results(source, knowledge, load_input_shapes(settings, "results"),
+                                                  referential, text=text, data=data,
+                                                  limits=InputLimits.of(settings))
+    book = RuleBook.load(knowledge, str(results["route"]), chosen.name)
+    return Decider(book, results).decide()
 
 
 def decision_text(decision: dict) -> str:
