@@ -116,7 +116,36 @@ def test_a_character_yaml_refuses_is_a_422_naming_it_and_its_line(client, path, 
     assert [(e["line"], f"U+{code:04X}" in e["message"]) for e in errors_of(r)] == [(line, True)], r.text
 
 
+@pytest.mark.parametrize("path, accept", [("/api/decisions", "application/json"), ("/api/decisions", "text/plain"),
+                                          ("/api/coverage/programme", "application/json")])
+@pytest.mark.parametrize("body, code, line", [('{"route": "formation",\n "blocks": {"\\ud800": 5}}', 0xD800, 2),
+                                              ('{"candidate": "\\udcff", "route": "vae"}', 0xDCFF, 1),
+                                              ('route: vae\nunits:\n  "\\udbff": 55\n', 0xDBFF, 3)])
+def test_half_a_surrogate_pair_is_a_422_naming_it_and_its_line(client, path, accept, body, code, line):
+    """A JSON or YAML escape can write half of a UTF-16 pair alone (« \\ud800 »), which no text can hold: it
+    gave an English 422 (« 'utf-8' codec can't encode… ») without a line, or a 200 whose text form then failed;
+    it is refused as the reader refuses a control character, whatever the answer's format."""
+    r = client.post(path, content=body.encode("ascii"), headers={"content-type": "application/json",
+                                                                 "accept": accept})
+    assert r.status_code == 422, r.text
+    assert [(e["line"], f"U+{code:04X}" in e["message"]) for e in errors_of(r)] == [(line, True)], r.text
+
+
 # -- types, keys, numbers ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, read", [("070", 70), ("1:10", None), ("6_0", None), ("0x3C", None), ("7e1", 70),
+                                           ("65.", 65)])
+def test_numbers_are_read_as_json_reads_them_not_as_yaml_1_1_did(client, written, read):
+    """YAML 1.1 read « 1:10 » as 70 (base 60), « 070 » as 56 (octal), « 6_0 » as 60, « 0x3C » as 60: a score
+    someone typed is read as written (a decimal number) or refused as not a number, naming its line."""
+    body = f"route: vae\nblocks:\n  B1:\n    score: {written}\n"
+    r = client.post("/api/decisions", content=body, headers={**YAML, "accept": "application/json"})
+    if read is None:
+        assert r.status_code == 422, r.text
+        assert [(e["line"], "un nombre" in e["message"]) for e in errors_of(r)] == [(4, True)], r.text
+    else:
+        assert r.status_code == 200, r.text
+        assert next(b for b in r.json()["blocks"] if b["code"] == "B1")["score"] == read
 
 @pytest.mark.parametrize("body,field", [
     ('{"route":"formation","know_how":[1]}', "know_how"),

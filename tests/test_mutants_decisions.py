@@ -10,7 +10,8 @@ what the module's docstrings state:
 - the decision text's first line names the candidate, the route and the referential the decision is for;
 - a condition on the whole CQP that fails is marked « ✗ » under « Conditions du CQP complet : »;
 - the rule book holds the referential's units (the workbench's form lists them);
-- results sent already parsed are named in errors as the caller says (« results.yaml » unless told).
+- results sent already parsed are named in errors as the caller says (« results.yaml » unless told);
+- a block without any result fails its rule « aucun résultat »; one whose score could not be computed says why.
 """
 
 from __future__ import annotations
@@ -51,13 +52,20 @@ def with_aggregation(book: RuleBook, value: str | None) -> RuleBook:
     return dataclasses.replace(book, settings=settings)
 
 
+#: the methods the settings' documentation names (data/agc-alimentaire/settings.csv), computed here
+METHODS = {"mean": ("moyenne", lambda values: sum(values) / len(values)), "min": ("minimum", min)}
+
+
 def test_the_referential_declares_how_evaluators_combine(book):
     """The graph's declared method is the one applied, and no other is assumed."""
-    assert book.settings["block-score-aggregation"]["value"] in AGGREGATIONS
+    assert set(AGGREGATIONS) == set(METHODS)
+    assert book.aggregation() == (book.settings["block-score-aggregation"]["value"],
+                                  book.settings["block-score-aggregation"]["label"])
     data = evaluators_only(book)
-    for method, (name, combine) in AGGREGATIONS.items():
+    for method, (name, combine) in METHODS.items():
         decision = Decider(with_aggregation(book, method), data).decide()
         given = list(data["blocks"][book.blocks[0]["code"]]["evaluators"].values())
+        assert len(set(given)) > 1  # so that the methods give different scores
         for block in decision["blocks"]:
             assert block["score"] == float(combine(given))
             assert block["score_source"].startswith(f"calculé : {name} des évaluateurs (")
@@ -66,7 +74,8 @@ def test_the_referential_declares_how_evaluators_combine(book):
 
 
 @pytest.mark.parametrize("value,why", [
-    (None, "mais le référentiel ne déclare pas comment les combiner (choix block-score-aggregation)"),
+    (None, "mais le référentiel ne déclare pas comment combiner les résultats des évaluateurs "
+           "(choix block-score-aggregation)"),
     ("median", "mais le choix déclaré block-score-aggregation=median n'est pas une méthode connue (mean, min)"),
 ])
 def test_without_a_declared_known_method_no_block_score_is_computed_and_the_reason_says_why(book, value, why):
@@ -78,7 +87,18 @@ def test_without_a_declared_known_method_no_block_score_is_computed_and_the_reas
         named = ", ".join(f"{book.evaluators[e].lower()} {str(v)}\u202f%"
                           for e, v in data["blocks"][block["code"]]["evaluators"].items())
         assert block["score_source"] == f"non calculé : résultats des évaluateurs ({named}), {why}"
+        check = next(c for c in block["checks"] if c["scope"] == "block")
+        reason = why.removeprefix("mais ")
+        assert check["text"].startswith(f"bloc {block['code']} : résultat non calculé, car {reason}, la règle exige ")
+        assert any(r.startswith(f"bloc {block['code']} non acquis : {check['text']}") for r in decision["reasons"])
+    assert book_reason(with_aggregation(book, value)) == why.removeprefix("mais ")
     assert f"({decision['blocks'][0]['score_source']})" in decision_text(decision)
+
+
+def book_reason(book: RuleBook) -> str:
+    method, why = book.aggregation()
+    assert method is None
+    return why
 
 
 def test_an_evaluator_the_referential_does_not_name_is_written_by_its_code(book):
@@ -112,8 +132,6 @@ def test_the_first_line_names_the_candidate_the_route_and_the_referential(knowle
     assert decision["referential"] == knowledge.referential(None).name
     lines = decision_text(decision).splitlines()
     assert lines[0] == f"{candidate or 'candidat'} — {book.route['label']} (référentiel {decision['referential']})"
-    anonymous = decision_text({**decision, "referential": None}).splitlines()
-    assert anonymous[0] == f"{candidate or 'candidat'} — {book.route['label']}"
 
 
 def test_a_failed_condition_of_the_whole_cqp_is_marked_as_failed(knowledge):
@@ -165,3 +183,17 @@ def test_results_already_parsed_are_named_in_errors_as_the_caller_says(knowledge
             with pytest.raises(InputError) as excinfo:
                 decide_data(data, settings, knowledge, **kwargs)
             assert str(excinfo.value).startswith(f"{name}:"), str(excinfo.value)
+    for wrong in (None, 5):  # None is not a way to name a file: decide_file reads files
+        with pytest.raises(TypeError, match=f"the results' text or a dict, not {type(wrong).__name__}$"):
+            decide_data(wrong, settings, knowledge)
+
+
+def test_a_block_without_results_fails_its_rule_for_want_of_any(book):
+    data = evaluators_only(book)
+    missing = book.blocks[-1]["code"]
+    del data["blocks"][missing]
+    rule = next(r for r in book.rules if r["scope"] == "block")
+    block = next(b for b in Decider(book, data).decide()["blocks"] if b["code"] == missing)
+    check = next(c for c in block["checks"] if c["scope"] == "block")
+    assert check["text"].startswith(f"bloc {missing} : aucun résultat, la règle exige au moins "
+                                    f"{rule['min_percent']:g}\u202f% [{rule['rule']}, ")

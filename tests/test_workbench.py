@@ -706,3 +706,60 @@ def test_api_reads_an_excel_programme_as_body_or_form(app_client, expected):
     assert app_client.post("/api/coverage/programme", files={"autre": ("p.csv", b"x")}).status_code == 422
     described = app_client.get("/openapi.json").json()["paths"]["/api/coverage/programme"]["post"]["description"]
     assert media in described and "multipart" in described and "`fichier`" in described
+
+
+@pytest.mark.parametrize("method, why", [
+    (None, "le référentiel ne déclare pas comment combiner les résultats des évaluateurs (choix block-score-aggregation)"),
+    ("median", "le choix déclaré block-score-aggregation=median n'est pas une méthode connue (mean, min)"),
+])
+def test_without_a_method_the_referential_declares_a_block_score_is_asked_for_not_computed(tmp_path, method, why):
+    """A referential whose settings.csv declares no way of combining evaluators' scores (the file is optional), or
+    a way the engine does not know (its shapes allow what the referential lists): the form asks for the block's
+    score (« à remplir », not « facultatif »), and a decision from evaluators' scores only says, in the reason a
+    jury reads first, that the score was not computed and why, never « aucun résultat »."""
+    from fastapi.testclient import TestClient
+
+    from cqp_graph.graph.pipeline import run_pipeline
+    from cqp_graph.publish.dumps import write_dist
+    from cqp_graph.web.app import create_app
+
+    from .support import SECOND, settings_for, small_referential
+
+    data = small_referential(tmp_path)
+    settings_csv = data / SECOND / "settings.csv"
+    with settings_csv.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    kept = [r for r in rows if r["code"] != "block-score-aggregation"]
+    if method:
+        kept += [{**r, "value": method, "allowed_values": f"mean|min|{method}"}
+                 for r in rows if r["code"] == "block-score-aggregation"]
+    with settings_csv.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    settings = settings_for(data, tmp_path)
+    built = run_pipeline(settings)
+    dist = tmp_path / "served"
+    write_dist(built.graph, dist, settings.base, extra={"validation.json": built.findings_json()})
+    knowledge = built.knowledge
+    route = next(r["code"] for r in knowledge.rows("routes")
+                 if any(rule["scope"] == "block-evaluator" for rule in _rules(knowledge, r["code"])))
+    blocks = [b["code"] for b in knowledge.rows("blocks")]
+    evaluators = [e["code"] for e in knowledge.rows("evaluators")]
+    with TestClient(create_app(settings, graph_file=dist / "graph.nt", workers=1),
+                    raise_server_exceptions=False) as client:
+        form = client.get(f"/decisions?route={route}")
+        assert form.status_code == 200
+        text = html.unescape(form.text)
+        assert text.count(f"à remplir : il ne sera pas calculé à partir des évaluateurs, car {why}") == len(blocks)
+        assert "sinon calculé" not in text
+        results = {"route": route, "blocks": {b: {"evaluators": {e: 90 for e in evaluators}} for b in blocks}}
+        answer = client.post("/api/decisions", json=results)
+        assert answer.status_code == 200, answer.text
+        decision = answer.json()
+    assert decision["decision"] == "not awarded" and decision["settings_applied"] == []
+    for block, reason in zip(decision["blocks"], decision["reasons"]):
+        assert block["score"] is None and block["score_source"].endswith(f"mais {why}")
+        assert reason.startswith(f"bloc {block['code']} non acquis : bloc {block['code']} : résultat non calculé, "
+                                 f"car {why}, la règle exige au moins ")
+        assert "aucun résultat" not in reason

@@ -88,6 +88,21 @@ class RuleBook:
         )
 
 
+    def aggregation(self) -> tuple[str | None, str]:
+        """How a block's score is computed from its evaluators' scores: the method the referential declares
+        (`block-score-aggregation`, one of AGGREGATIONS) and its label; or None and, in French, why there is
+        none (no method declared, or one the engine does not know). There is no default: it is the
+        referential's choice."""
+        setting = self.settings.get("block-score-aggregation")
+        if setting is None:
+            return None, ("le référentiel ne déclare pas comment combiner les résultats des évaluateurs "
+                          "(choix block-score-aggregation)")
+        if setting["value"] not in AGGREGATIONS:
+            return None, (f"le choix déclaré block-score-aggregation={setting['value']} n'est pas une méthode "
+                          f"connue ({', '.join(AGGREGATIONS)})")
+        return setting["value"], setting["label"]
+
+
 class UnknownRoute(ValueError):
     """A route the referential does not have: `route`, the referential's `known` routes, a French message."""
 
@@ -112,6 +127,7 @@ class Decider:
         self.blocks_data = data.get("blocks") or {}
         self.know_how = data.get("know_how") or {}
         self.settings_used: dict[str, list[str]] = {}
+        self.not_computed: dict[str, str] = {}  # block -> why its score could not be computed
 
     # -- results ---------------------------------------------------------------
     def evaluator_scores(self, block: str) -> dict[str, Decimal]:
@@ -130,12 +146,9 @@ class Decider:
         if not scores:
             return None, "aucun résultat"
         parts = ", ".join(f"{self.evaluator_name(k)} {pct(v)}" for k, v in scores.items())
-        setting = self.book.settings.get("block-score-aggregation")
-        method = setting["value"] if setting else None
-        if method not in AGGREGATIONS:  # no default here: how to combine is the referential's declared choice
-            why = ("le référentiel ne déclare pas comment les combiner (choix block-score-aggregation)"
-                   if method is None else f"le choix déclaré block-score-aggregation={method} n'est pas une méthode "
-                                          f"connue ({', '.join(AGGREGATIONS)})")
+        method, why = self.book.aggregation()
+        if method is None:
+            self.not_computed[block] = why
             return None, f"non calculé : résultats des évaluateurs ({parts}), mais {why}"
         name, fn = AGGREGATIONS[method]
         self.settings_used.setdefault("block-score-aggregation", []).append(block)
@@ -149,11 +162,12 @@ class Decider:
         return label.lower() if label else code
 
     # -- rules -------------------------------------------------------------------
-    def _check(self, rule: dict, subject: str, value: Decimal | None, what: str) -> Check:
+    def _check(self, rule: dict, subject: str, value: Decimal | None, what: str,
+               missing: str = "aucun résultat") -> Check:
         threshold = _d(rule["min_percent"])
         passed = value is not None and value >= threshold
         if value is None:
-            text = f"{what} : aucun résultat, la règle exige au moins {pct(threshold)}"
+            text = f"{what} : {missing}, la règle exige au moins {pct(threshold)}"
         else:
             text = f"{what} : {pct(value)} {'≥' if passed else '<'} {pct(threshold)}"
         return Check(rule["rule"], rule["scope"], rule["gates"], subject, rule.get("evaluator"), value, threshold,
@@ -162,7 +176,9 @@ class Decider:
     def checks_for_block(self, rule: dict, block: dict, score: Decimal | None) -> list[Check]:
         code = block["code"]
         if rule["scope"] == "block":
-            return [self._check(rule, code, score, f"bloc {code}")]
+            why = self.not_computed.get(code)
+            return [self._check(rule, code, score, f"bloc {code}",
+                                f"résultat non calculé, car {why}" if why else "aucun résultat")]
         if rule["scope"] == "block-evaluator":
             evaluator = rule["evaluator"]
             return [self._check(rule, code, self.evaluator_scores(code).get(evaluator),
@@ -243,7 +259,9 @@ def decide_data(data: str | dict, settings: Settings, knowledge: Knowledge, refe
     """
     if isinstance(data, str):
         return _decided(source, settings, knowledge, referential, text=data)
-    return _decided(source, settings, knowledge, referential, data=data)
+    if isinstance(data, dict):
+        return _decided(source, settings, knowledge, referential, data=data)
+    raise TypeError(f"decide_data: the results' text or a dict, not {type(data).__name__}")
 
 
 def decide_file(path: Path | str, settings: Settings, knowledge: Knowledge, referential: str | None = None) -> dict:
@@ -269,8 +287,7 @@ def _decided(source: str, settings: Settings, knowledge: Knowledge, referential:
 def decision_text(decision: dict) -> str:
     lines = []
     who = decision.get("candidate") or "candidat"
-    where = f" (référentiel {decision['referential']})" if decision.get("referential") else ""
-    lines.append(f"{who} — {decision['route']['label']}{where}")
+    lines.append(f"{who} — {decision['route']['label']} (référentiel {decision['referential']})")
     lines.append(f"Décision : {decision['decision_fr'].upper()}")
     for reason in decision["reasons"]:
         lines.append(f"  · {reason}")

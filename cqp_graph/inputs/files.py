@@ -103,6 +103,10 @@ class _LineLoader(yaml.SafeLoader):
         if isinstance(event, yaml.ScalarEvent) and len(event.value) > limits.max_string:
             self._refuse(event.start_mark, f"valeur de {len(event.value)} caractères : au plus {limits.max_string} "
                                            "(CQP_GRAPH_INPUT_MAX_STRING)")
+        half = SURROGATE.search(event.value) if isinstance(event, yaml.ScalarEvent) else None
+        if half:  # an escape such as "\ud800" alone: half of a UTF-16 pair, no character any text can hold
+            self._refuse(event.start_mark, f"caractère U+{ord(half.group()):04X} interdit dans un texte YAML ou JSON "
+                                           "(moitié d'une paire UTF-16, écrite seule)")
         self.cqp_entries += 1
         if self.cqp_entries > limits.max_entries:
             self._refuse(event.start_mark, f"plus de {limits.max_entries} éléments dans le fichier "
@@ -143,10 +147,17 @@ def _construct_sequence(loader, node, deep=False):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-# JSON (and YAML 1.2) numbers with an exponent and no dot, such as 5e-324 or 1e400, are numbers, not text
-_LineLoader.add_implicit_resolver("tag:yaml.org,2002:float",
-                                  re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?[eE][-+]?[0-9]+$"),
-                                  list("-+0123456789"))
+# Numbers as JSON and YAML 1.2 read them, not as YAML 1.1 did: « 1:30 » is not 90 (base 60), « 070 » is 70, not
+# 56 (octal), « 1_000 » is text; a number with an exponent and no dot (5e-324, 1e400) is a number.
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_LineLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_LineLoader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"  # after the int one:
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))  # « 12 » is an int
+_LineLoader.add_constructor(_INT, lambda loader, node: int(loader.construct_scalar(node), 10))
 
 
 def check_size(text: str, path, limits: InputLimits) -> str:
@@ -552,6 +563,8 @@ def strict_number(value, info):
     return value
 
 
+#: half of a UTF-16 surrogate pair, which a JSON or YAML escape (« \\ud800 ») can write alone
+SURROGATE = re.compile("[\ud800-\udfff]")
 #: control characters a text may not hold (tab and line ends may): no page, spreadsheet or export can show them
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: the same rule as a JSON Schema `pattern` (ECMA-262), for the API's description of a text field

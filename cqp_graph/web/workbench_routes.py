@@ -413,15 +413,19 @@ def decision_form(state: ServerState, chosen: str | None, route: str) -> tuple[d
     know_how_by = [e for e in book.evaluators
                    if any(r["scope"] == "know-how" and r["evaluator"] == e for r in book.rules)]
     know_how_kinds = {k["code"] for k in competence_kinds(state.knowledge) if k["know_how"]}
-    setting = book.settings.get("block-score-aggregation")
+    method, how_computed = book.aggregation()
     groups = []
     for b, block in enumerate(book.blocks):
         group = Group(f"Bloc {block['code']} — {block['label']}")
         if "block" in scopes or judged:
-            how = (f" ; sinon calculé à partir des évaluateurs ({setting['value']}) : {setting['label']}"
-                   if setting and judged else "")
+            if not judged:
+                hint = ""
+            elif method:
+                hint = f"facultatif ; sinon calculé à partir des évaluateurs ({method}) : {how_computed}"
+            else:  # no computed score: without this one, the block has none
+                hint = f"à remplir : il ne sera pas calculé à partir des évaluateurs, car {how_computed}"
             group.fields.append(Field(f"bloc-{b}-score", f"Résultat global du bloc {block['code']} (%)",
-                                      ("blocks", block["code"], "score"), f"facultatif{how}" if judged else ""))
+                                      ("blocks", block["code"], "score"), hint))
         for e, evaluator in enumerate(judged):
             group.fields.append(Field(f"bloc-{b}-eval-{e}", f"{book.evaluators[evaluator]} (%)",
                                       ("blocks", block["code"], "evaluators", evaluator)))
