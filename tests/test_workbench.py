@@ -723,20 +723,15 @@ def test_without_a_method_the_referential_declares_a_block_score_is_asked_for_no
     from cqp_graph.publish.dumps import write_dist
     from cqp_graph.web.app import create_app
 
-    from .support import SECOND, settings_for, small_referential
+    from .support import SECOND, edit_csv, settings_for, small_referential
+
+    def declare(rows):  # in place: edit_csv keeps the rows when the change returns an empty list
+        rows[:] = [r for r in rows if r["code"] != "block-score-aggregation"] + [
+            {**r, "value": method, "allowed_values": f"mean|min|{method}"}
+            for r in rows if method and r["code"] == "block-score-aggregation"]
 
     data = small_referential(tmp_path)
-    settings_csv = data / SECOND / "settings.csv"
-    with settings_csv.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    kept = [r for r in rows if r["code"] != "block-score-aggregation"]
-    if method:
-        kept += [{**r, "value": method, "allowed_values": f"mean|min|{method}"}
-                 for r in rows if r["code"] == "block-score-aggregation"]
-    with settings_csv.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(kept)
+    edit_csv(data, "settings.csv", declare, referential=SECOND)
     settings = settings_for(data, tmp_path)
     built = run_pipeline(settings)
     dist = tmp_path / "served"

@@ -87,7 +87,6 @@ class RuleBook:
             referential=chosen,
         )
 
-
     def aggregation(self) -> tuple[str | None, str]:
         """How a block's score is computed from its evaluators' scores: the method the referential declares
         (`block-score-aggregation`, one of AGGREGATIONS) and its label; or None and, in French, why there is
