@@ -131,6 +131,21 @@ def test_half_a_surrogate_pair_is_a_422_naming_it_and_its_line(client, path, acc
     assert [(e["line"], f"U+{code:04X}" in e["message"]) for e in errors_of(r)] == [(line, True)], r.text
 
 
+@pytest.mark.parametrize("accept", ["application/json", "text/plain"])
+def test_a_pair_of_escapes_is_the_character_beyond_u_ffff_it_writes(client, accept):
+    """JSON writes a character beyond U+FFFF as two escapes (found by schemathesis: a valid pair was refused as
+    two halves): the pair is its character, in the decision and in its text."""
+    body = '{"candidate": "Zo\\ud83d\\ude00 \\ud8af\\ude00", "route": "vae", "blocks": {}}'
+    r = client.post("/api/decisions", content=body.encode("ascii"),
+                    headers={"content-type": "application/json", "accept": accept})
+    assert r.status_code == 200, r.text
+    name = "Zo\N{GRINNING FACE} \U0003BE00"
+    if accept == "application/json":
+        assert r.json()["candidate"] == name
+    else:
+        assert r.text.splitlines()[0].startswith(f"{name} — ")
+
+
 # -- types, keys, numbers ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("written, read", [("070", 70), ("1:10", None), ("6_0", None), ("0x3C", None), ("7e1", 70),

@@ -103,10 +103,14 @@ class _LineLoader(yaml.SafeLoader):
         if isinstance(event, yaml.ScalarEvent) and len(event.value) > limits.max_string:
             self._refuse(event.start_mark, f"valeur de {len(event.value)} caractères : au plus {limits.max_string} "
                                            "(CQP_GRAPH_INPUT_MAX_STRING)")
-        half = SURROGATE.search(event.value) if isinstance(event, yaml.ScalarEvent) else None
-        if half:  # an escape such as "\ud800" alone: half of a UTF-16 pair, no character any text can hold
-            self._refuse(event.start_mark, f"caractère U+{ord(half.group()):04X} interdit dans un texte YAML ou JSON "
-                                           "(moitié d'une paire UTF-16, écrite seule)")
+        if isinstance(event, yaml.ScalarEvent) and SURROGATE.search(event.value):
+            # JSON writes a character beyond U+FFFF as a pair of escapes ("\ud83d\ude00"), which PyYAML leaves as two
+            # halves: each pair is joined into its character; a half written alone ("\ud800") is no character
+            event.value = event.value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+            half = SURROGATE.search(event.value)
+            if half:
+                self._refuse(event.start_mark, f"caractère U+{ord(half.group()):04X} interdit dans un texte YAML ou "
+                                               "JSON (moitié d'une paire UTF-16, écrite seule)")
         self.cqp_entries += 1
         if self.cqp_entries > limits.max_entries:
             self._refuse(event.start_mark, f"plus de {limits.max_entries} éléments dans le fichier "
